@@ -21,9 +21,9 @@
 // Pop; any goroutine may call Steal and Len. Ownership may move between
 // goroutines as long as each owner call happens-before the next one (the
 // hand-over goes through a mutex, a channel or an atomic flag). Breaking the
-// rule corrupts the deque; the race detector usually reports it (owner state is
-// plain memory). [Injector] has no
-// owner: any goroutine may call any method.
+// rule corrupts the deque; the race detector usually reports it, because the
+// owner's state is plain memory. [Injector] has no owner: any goroutine may
+// call any method.
 //
 // # Guarantees
 //
