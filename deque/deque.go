@@ -145,26 +145,49 @@ func (d *Deque[T]) grow(old *ring[T], t, b int64) *ring[T] {
 // concurrent Steal.
 func (d *Deque[T]) Pop() (T, bool) {
 	var zero T
-	b := d.bottom.Load() - 1
-	r := d.ring.Load()
-	// Reserve index b before looking at top. The atomics are sequentially
-	// consistent, so a thief that may take index b (it loaded top == b and
-	// then a bottom > b) loaded bottom before this store, hence loaded top
-	// before our load below: we see t >= b and either find the deque empty
-	// or race that thief for b with the same CAS on top. A thief that loads
-	// bottom after this store sees b and takes only indices below b.
-	d.bottom.Store(b)
+	b := d.bottom.Load() // our own value
+	r := d.ring.Load()   // our own value
 	t := d.top.Load()
 	d.topSeen = t
+	if t >= b {
+		// Empty. Outside the owner's Pop top <= bottom, and only we
+		// change bottom, so there is nothing to take.
+		return zero, false
+	}
+	if t == b-1 {
+		// One value, index t: take it the way a thief does, by CAS on
+		// top, with no change to bottom. Thieves take only index t too,
+		// and only we could push another, so the CAS decides who gets it;
+		// if we lose, top == b and the deque is empty.
+		i := t & r.mask
+		box := r.slots[i].Load()
+		if !d.top.CompareAndSwap(t, t+1) {
+			return zero, false // a thief took index t and owns its box
+		}
+		return d.take(r, i, box), true
+	}
+
+	// Two or more values: take index b-1 from the bottom.
+	b--
+	// Reserve index b before looking at top again. The atomics are
+	// sequentially consistent, so a thief that may take index b (it loaded
+	// top == b and then a bottom > b) loaded bottom before this store,
+	// hence loaded top before our load below: we see t >= b and either
+	// find the deque empty or race that thief for b with the same CAS on
+	// top. A thief that loads bottom after this store sees b and takes
+	// only indices below b.
+	d.bottom.Store(b)
+	t = d.top.Load()
+	d.topSeen = t
 	if t > b {
-		// Empty (top == old bottom): restore bottom.
+		// Thieves emptied it meanwhile (top == old bottom): restore.
 		d.bottom.Store(b + 1)
 		return zero, false
 	}
 	i := b & r.mask
 	box := r.slots[i].Load()
 	if t == b {
-		// The last value: race thieves for it with the CAS they use.
+		// Thieves took all but index b meanwhile: race them for it.
 		won := d.top.CompareAndSwap(t, t+1)
 		d.bottom.Store(b + 1) // top is t+1 either way: bottom = t+1 is empty
 		if !won {
@@ -173,10 +196,17 @@ func (d *Deque[T]) Pop() (T, bool) {
 	}
 	// Index b is ours: with t < b no thief can take it (they take only
 	// indices below bottom = b), with t == b we won the CAS.
+	return d.take(r, i, box), true
+}
+
+// take returns the value in box, whose index the owner has just won,
+// clears the box and marks it as the owner's for reuse by Push (invariant 4).
+func (d *Deque[T]) take(r *ring[T], i int64, box *T) T {
 	v := *box
+	var zero T
 	*box = zero // keep no reference to the value
 	r.mine[i] = true
-	return v, true
+	return v
 }
 
 // Steal removes and returns the oldest value (FIFO). Any goroutine may call
@@ -187,9 +217,10 @@ func (d *Deque[T]) Pop() (T, bool) {
 func (d *Deque[T]) Steal() (T, bool) {
 	for {
 		t := d.top.Load()
-		// Load bottom after top: if the owner is popping it stored bottom
-		// before loading top (see Pop), so we either see the reduced
-		// bottom or the owner competes with us for index t by CAS.
+		// Load bottom after top: an owner popping from the bottom stores
+		// bottom before loading top (see Pop), so we either see the
+		// reduced bottom or the owner competes with us for index t by
+		// CAS. (An owner taking the only value uses that CAS too.)
 		b := d.bottom.Load()
 		if t >= b {
 			var zero T

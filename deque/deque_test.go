@@ -619,3 +619,53 @@ func TestDequeNoRetainedReferences(t *testing.T) {
 		})
 	}
 }
+
+// TestDequePopRacesThieves releases one Pop and k Steals together on a deque
+// of n values, for small n and k, so that every path of Pop (one value, two
+// or more, thieves emptying it meanwhile) races thieves: all values must be
+// taken exactly once, the Pop only ever getting the newest.
+func TestDequePopRacesThieves(t *testing.T) {
+	rounds := stressSize(2000, 200)
+	for n := 0; n <= 4; n++ {
+		for k := 1; k <= 3; k++ {
+			t.Run(fmt.Sprintf("n=%d/k=%d", n, k), func(t *testing.T) {
+				d := New[int]()
+				popWins := 0
+				for r := 0; r < rounds; r++ {
+					for v := 0; v < n; v++ {
+						d.Push(v)
+					}
+					var pv int
+					var pok bool
+					got := stealBurst(d, k, func() { pv, pok = d.Pop() })
+					if pok {
+						if pv != n-1 {
+							t.Fatalf("round %d: Pop got %d, want the newest value %d", r, pv, n-1)
+						}
+						got = append(got, pv)
+						popWins++
+					}
+					// Every taker takes one value while any remain.
+					if want := min(n, k+1); len(got) != want {
+						t.Fatalf("round %d: %d values taken, want %d", r, len(got), want)
+					}
+					seen := make(map[int]bool)
+					for _, v := range got {
+						if seen[v] {
+							t.Fatalf("round %d: value %d taken twice", r, v)
+						}
+						seen[v] = true
+					}
+					for d.Len() > 0 { // leave the deque empty for the next round
+						if _, ok := d.Pop(); !ok {
+							t.Fatalf("round %d: Pop failed with Len() = %d", r, d.Len())
+						}
+					}
+				}
+				if n > k && popWins != rounds {
+					t.Errorf("Pop got a value in %d of %d rounds, want all: with n > k it has no competitor for the newest", popWins, rounds)
+				}
+			})
+		}
+	}
+}
