@@ -356,6 +356,12 @@ func TestDequeLastValueRace(t *testing.T) {
 			ownerWins++
 		default:
 			thiefWins++
+			// White-box: the owner must not mark a box a thief won as its
+			// own (invariant 4): in a real race the thief may still be
+			// reading it when the owner's next Push would reuse it.
+			if d.ring.Load().mine[(d.bottom.Load()-1)&d.ring.Load().mask] {
+				t.Fatalf("round %d: the owner marked the stolen box as its own", r)
+			}
 		}
 		if d.Len() != 0 {
 			t.Fatalf("round %d: Len() = %d after the race, want 0", r, d.Len())
