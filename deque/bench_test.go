@@ -1,6 +1,7 @@
 package deque
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,14 +64,6 @@ func (d *mutexDeque) Steal() (int, bool) {
 	d.n--
 	d.mu.Unlock()
 	return v, true
-}
-
-// Len returns the number of values queued.
-func (d *mutexDeque) Len() int {
-	d.mu.Lock()
-	n := d.n
-	d.mu.Unlock()
-	return n
 }
 
 // mutexSliceQueue is the obvious alternative to the Injector: a slice under a
@@ -250,21 +243,24 @@ func BenchmarkOwnerWithThief(b *testing.B) {
 	})
 }
 
-// BenchmarkOwnerWithThiefBacklog is BenchmarkOwnerWithThief on a queue
-// that the owner keeps at about 32 values (every 16 ops it pushes values
-// back until Len is 32 again), so the thief finds work to steal instead of
-// spinning on an empty queue. ns/op includes the owner's refills.
-func BenchmarkOwnerWithThiefBacklog(b *testing.B) {
+// BenchmarkOwnerWithYieldingThief is BenchmarkOwnerWithThief with a thief
+// that, like an idle pool worker, backs off (runtime.Gosched) after a failed
+// steal instead of re-reading the queue at once.
+func BenchmarkOwnerWithYieldingThief(b *testing.B) {
+	yielding := func(steal func() bool) func() bool {
+		return func() bool {
+			if steal() {
+				return true
+			}
+			runtime.Gosched()
+			return false
+		}
+	}
 	b.Run("impl=chaselev", func(b *testing.B) {
 		b.ReportAllocs()
 		d := New[int]()
-		stop := runThieves(1, func() bool { _, ok := d.Steal(); return ok })
+		stop := runThieves(1, yielding(func() bool { _, ok := d.Steal(); return ok }))
 		for i := 0; b.Loop(); i++ {
-			if i%16 == 0 {
-				for d.Len() < backlog {
-					d.Push(i)
-				}
-			}
 			d.Push(i)
 			d.Pop()
 		}
@@ -273,13 +269,8 @@ func BenchmarkOwnerWithThiefBacklog(b *testing.B) {
 	b.Run("impl=mutex", func(b *testing.B) {
 		b.ReportAllocs()
 		d := newMutexDeque()
-		stop := runThieves(1, func() bool { _, ok := d.Steal(); return ok })
+		stop := runThieves(1, yielding(func() bool { _, ok := d.Steal(); return ok }))
 		for i := 0; b.Loop(); i++ {
-			if i%16 == 0 {
-				for d.Len() < backlog {
-					d.Push(i)
-				}
-			}
 			d.Push(i)
 			d.Pop()
 		}
@@ -288,13 +279,8 @@ func BenchmarkOwnerWithThiefBacklog(b *testing.B) {
 	b.Run("impl=channel", func(b *testing.B) {
 		b.ReportAllocs()
 		ch := make(chan int, chanCap)
-		stop := runThieves(1, func() bool { _, ok := tryRecv(ch); return ok })
+		stop := runThieves(1, yielding(func() bool { _, ok := tryRecv(ch); return ok }))
 		for i := 0; b.Loop(); i++ {
-			if i%16 == 0 {
-				for len(ch) < backlog {
-					ch <- i
-				}
-			}
 			ch <- i
 			tryRecv(ch)
 		}
