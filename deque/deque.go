@@ -125,7 +125,8 @@ func (d *Deque[T]) Push(v T) {
 // Thieves that loaded the old ring still read correct boxes from it: the
 // owner never writes the old ring again, and index i's box is the same
 // pointer in both rings. The new ring starts with no boxes of the owner's
-// (mine all false); the owner's boxes in the old ring die with it. If t is
+// (mine all false), and the old ring holds none: it is full of indices that
+// were live when t was loaded, so each of its boxes is queued or stolen. If t is
 // stale, indices already stolen are copied too: harmless, since thieves read
 // only [top, bottom) and the owner never dereferences a box it does not own.
 func (d *Deque[T]) grow(old *ring[T], t, b int64) *ring[T] {
