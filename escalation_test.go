@@ -1,0 +1,112 @@
+package echo
+
+import (
+	"context"
+	"testing"
+)
+
+// highCtx returns a context of a High member of a scope on r, as a High
+// child's ctx would be, and that scope (to Wait on at the end).
+func highCtx(r runner) (context.Context, *Scope) {
+	outer, _ := NewScope(context.Background(), withRunner(r))
+	return outer.tagged(High), outer
+}
+
+// When High code waits on a scope, the scope's queued Low children are
+// resubmitted to the pool as High proxies, run as High (their ctx says so,
+// so scopes they open are High too), and children spawned afterwards go to
+// the pool at High. The fake pool makes the order deterministic: the waiter
+// is kept busy inline in the first child while the test plays the pool and
+// runs the High tasks.
+func TestPriorityEscalation(t *testing.T) {
+	f := &fakePool{}
+	hctx, outer := highCtx(f)
+	s, _ := NewScope(hctx)
+	if s.creator != High {
+		t.Fatalf("scope opened in a High ctx has creator %v; want high", s.creator)
+	}
+	const n = 3
+	var prio [n + 1]Priority
+	release := make(chan struct{})
+	inFirst := make(chan struct{})
+	for i := range n {
+		s.Go(Low, func(ctx context.Context) error {
+			prio[i], _ = priorityOf(ctx)
+			if i == 0 {
+				close(inFirst)
+				<-release
+				Go(ctx, Low, func(ctx context.Context) error { // spawned after escalation
+					prio[n], _ = priorityOf(ctx)
+					return nil
+				})
+			}
+			return nil
+		})
+	}
+	if got := len(f.take(Low)); got != n {
+		t.Fatalf("fake pool got %d Low tasks; want %d", got, n) // the Low copies: dropped, as if still queued behind a Low backlog
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.Wait() }()
+	<-inFirst // the waiter runs child 0 inline and is stuck there
+	waitUntil(t, "Wait resubmits the queued Low children as High", func() bool { return s.proxies.Load() == n })
+	highs := f.take(High)
+	if len(highs) != n {
+		t.Fatalf("fake pool got %d High proxies; want %d", len(highs), n)
+	}
+	for _, task := range highs { // the pool runs the High work first
+		task.fn(task.ctx)
+	}
+	// The waiter is still stuck in child 0, so only the High proxies can
+	// have run children 1 and 2.
+	for i := 1; i < n; i++ {
+		if prio[i] != High {
+			t.Fatalf("child %d did not run (as High) from its High proxy; recorded %v", i, prio[i])
+		}
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range prio {
+		if p != High {
+			t.Errorf("child %d ran at %v; want high", i, p)
+		}
+	}
+	if err := outer.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The spawned-after-escalation child was handed to the pool at High.
+func TestEscalatedScopeSpawnsHigh(t *testing.T) {
+	f := &fakePool{}
+	hctx, outer := highCtx(f)
+	s, ctx := NewScope(hctx)
+	s.escalate() // what Wait does first on a High scope
+	Go(ctx, Low, func(context.Context) error { return nil })
+	if got := len(f.take(High)); got != 1 {
+		t.Fatalf("after escalation a Low child went to the pool at another priority (High tasks: %d)", got)
+	}
+	if err := s.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := outer.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Scopes opened by Normal code do not escalate.
+func TestNoEscalationForNormalCreator(t *testing.T) {
+	f := &fakePool{}
+	s, _ := NewScope(context.Background(), withRunner(f))
+	var got Priority
+	s.Go(Low, func(ctx context.Context) error { got, _ = priorityOf(ctx); return nil })
+	if err := s.Wait(); err != nil { // runs the child inline
+		t.Fatal(err)
+	}
+	if got != Low || s.proxies.Load() != 0 {
+		t.Fatalf("child ran at %v with %d proxies; want low and 0", got, s.proxies.Load())
+	}
+	f.runAll() // the pool's copy finds the child claimed and does nothing
+}

@@ -1,0 +1,588 @@
+package echo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/pprof"
+	"runtime/trace"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/multierr"
+
+	"github.com/echo-scheduler/echo/deque"
+	"github.com/echo-scheduler/echo/pool"
+)
+
+// Priority is the urgency of a child: [High], [Normal] or [Low]. It is the
+// pool's priority type, so the same values work with package pool.
+type Priority = pool.Priority
+
+const (
+	// High is for latency-sensitive children: the pool starts them before
+	// Normal and Low work.
+	High = pool.High
+	// Normal is for ordinary children.
+	Normal = pool.Normal
+	// Low is for background children.
+	Low = pool.Low
+)
+
+// ErrNotStarted is wrapped by the error a scope reports for a child that it
+// accepted but could not hand to its pool (for example because the pool was
+// stopped: the error then also wraps [pool.ErrClosed]). Such a child never
+// runs. Children skipped because their scope was cancelled are not reported
+// with it; see [Scope.Wait].
+var ErrNotStarted = errors.New("echo: child not started")
+
+// runner is the part of *pool.Pool that a scope uses. Tests substitute a
+// fake to decide when, and in which order, queued tasks run.
+type runner interface {
+	Go(ctx context.Context, prio Priority, fn func(ctx context.Context)) error
+	TryGo(ctx context.Context, prio Priority, fn func(ctx context.Context)) error
+}
+
+// memberKey is the context key under which a *member is stored.
+type memberKey struct{}
+
+// member tags a context with the scope its holder belongs to and the priority
+// its holder runs at. Children's contexts carry one, and so does a scope's own
+// context (with the creator's priority), so the innermost scope and the
+// current priority are a single ctx.Value away.
+type member struct {
+	s    *Scope
+	prio Priority
+}
+
+func memberOf(ctx context.Context) *member {
+	m, _ := ctx.Value(memberKey{}).(*member)
+	return m
+}
+
+// priorityOf reports the priority the holder of ctx runs at, if ctx comes
+// from a scope.
+func priorityOf(ctx context.Context) (Priority, bool) {
+	if m := memberOf(ctx); m != nil {
+		return m.prio, true
+	}
+	return 0, false
+}
+
+// Child states. A child is handed to the pool and may also be run by a
+// waiter (help-while-waiting) or by a High proxy (priority escalation); the
+// copy whose CAS moves it from childQueued to childClaimed runs it, the
+// others do nothing. So every child runs at most once, and the claimant alone
+// touches its fn and ctx afterwards.
+const (
+	childQueued uint32 = iota
+	childClaimed
+)
+
+// child is one spawned function.
+type child struct {
+	s     *Scope
+	fn    func(ctx context.Context) error
+	ctx   context.Context // the spawner's ctx, tagged with {s, prio}
+	prio  Priority
+	state atomic.Uint32
+	// abort, if set, is told why the child will never run; it returns true
+	// if it took charge of that error (Start hands it to its caller).
+	abort func(err error) bool
+	task  func(ctx context.Context) // c.run, made once so proxies share it
+}
+
+// run is the task given to the pool (once at the child's priority, and maybe
+// again at High as a proxy). ctx is the pool's: it derives from the ctx the
+// child was spawned with and carries the worker running it.
+func (c *child) run(ctx context.Context) {
+	if c.state.CompareAndSwap(childQueued, childClaimed) {
+		c.s.execute(c, ctx)
+	}
+}
+
+// A Scope is a group of children that must all finish before the work that
+// opened the scope can finish: the structured-concurrency nursery. Children
+// run on a [pool.Pool] with a [Priority]; [Scope.Wait] joins them, cancels
+// the rest when one fails (unless [WithCollectAll]) and turns panics into
+// [*PanicError].
+//
+// A Scope is single-use: once Wait has returned, Go and TryGo panic. Most
+// code uses the block form [Nursery] and the context-based [Go] instead of a
+// Scope value. A Scope must be created with [NewScope].
+type Scope struct {
+	ctx     context.Context // the scope's ctx, tagged with {s, creator}
+	cancel  context.CancelCauseFunc
+	stop    context.CancelFunc // releases the WithTimeout timer; nil without it
+	parent  context.Context    // the ctx NewScope got; Wait blocks through pool.Block with it
+	run     runner
+	creator Priority // priority of the code that opened the scope
+	name    string
+	task    *trace.Task   // nil unless named or tracing was on at NewScope
+	collect bool          // WithCollectAll
+	sem     chan struct{} // WithLimit slots; nil for no limit
+
+	tags    [deque.NumPriorities]member
+	tagCtxs [deque.NumPriorities]atomic.Pointer[context.Context]
+
+	// pending counts accepted children not yet done. It rises only in
+	// spawn, before the child can run, and falls once per child in
+	// childDone, so it is zero exactly when every accepted child is done.
+	pending    atomic.Int64
+	escalated  atomic.Bool  // set by Wait on a High scope: Go uses High from then on
+	cutShort   atomic.Bool  // a child was skipped, or returned only the scope's cancellation
+	closed     atomic.Bool  // Wait has returned
+	notStarted atomic.Int64 // children skipped because the scope was cancelled (read by tests)
+	proxies    atomic.Int64 // High proxies submitted by escalation (read by tests)
+
+	mu        sync.Mutex
+	queue     []*child      // children possibly still queued, for help-while-waiting
+	compactAt int           // compact queue when it grows to this length
+	wake      chan struct{} // non-nil while a waiter blocks; closed to wake it
+	errs      []error       // reported errors, in report order
+
+	finishOnce sync.Once
+	result     error
+}
+
+// NewScope opens a scope bound to ctx and returns it with its context, which
+// children (and code that spawns them with [Go]) should use. The scope's
+// context is cancelled when ctx is, when a child fails (fail-fast, unless
+// [WithCollectAll]), when [Scope.Cancel] is called, when a [WithTimeout]
+// deadline passes, and once [Scope.Wait] returns.
+//
+// If ctx carries a scope (it is a child's or a scope's context), the new
+// scope is nested in it: it uses the same pool unless [WithPool] says
+// otherwise, and the outer scope's cancellation reaches it through ctx.
+// Otherwise children run on [pool.Default].
+//
+// The caller must call Wait. NewScope panics if ctx is nil.
+func NewScope(ctx context.Context, opts ...Option) (*Scope, context.Context) {
+	if ctx == nil {
+		panic("echo: NewScope called with a nil ctx")
+	}
+	s := newScope(ctx, "NewScope", opts)
+	return s, s.ctx
+}
+
+func newScope(ctx context.Context, fname string, opts []Option) *Scope {
+	var cfg config
+	for _, o := range opts {
+		if o == nil {
+			panic("echo: " + fname + " called with a nil Option")
+		}
+		o(&cfg)
+	}
+	s := &Scope{parent: ctx, name: cfg.name, collect: cfg.collectAll, creator: Normal}
+	outer := memberOf(ctx)
+	switch {
+	case cfg.runner != nil:
+		s.run = cfg.runner
+	case outer != nil:
+		s.run = outer.s.run
+	default:
+		s.run = pool.Default()
+	}
+	if outer != nil {
+		s.creator = outer.prio
+	}
+	if cfg.limit > 0 {
+		s.sem = make(chan struct{}, cfg.limit)
+	}
+	sctx := ctx
+	if s.name != "" || trace.IsEnabled() {
+		kind := "echo.scope"
+		if s.name != "" {
+			kind = "echo.scope " + s.name
+		}
+		sctx, s.task = trace.NewTask(sctx, kind)
+	}
+	sctx, s.cancel = context.WithCancelCause(sctx)
+	if cfg.hasTimeout {
+		sctx, s.stop = context.WithTimeoutCause(sctx, cfg.timeout, context.DeadlineExceeded)
+	}
+	for p := range s.tags {
+		s.tags[p] = member{s: s, prio: Priority(p)}
+	}
+	s.ctx = context.WithValue(sctx, memberKey{}, &s.tags[s.creator])
+	s.tagCtxs[s.creator].Store(&s.ctx)
+	return s
+}
+
+// Context returns the scope's context (the one NewScope returned).
+func (s *Scope) Context() context.Context { return s.ctx }
+
+// Cancel cancels the scope's context with cause (context.Canceled if cause
+// is nil). Children still queued are not started; running children see
+// their context cancelled. Cancel does not wait: call [Scope.Wait]. What Wait
+// then returns is described there.
+func (s *Scope) Cancel(cause error) { s.cancel(cause) }
+
+// Go spawns fn as a child of the scope at priority p. fn gets a context that
+// derives from the scope's and carries the child's priority, so [Go] and
+// [Nursery] calls made with it spawn into this scope or nest under it.
+//
+// With [WithLimit], Go waits until fewer than the limit of children are
+// running (while it waits, a caller running on a pool worker lends the pool
+// a spare worker); if the scope is cancelled meanwhile, fn is not started.
+// fn is not started either if the scope is already cancelled. A child that
+// calls Go on its own full scope waits while holding its own slot: if every
+// slot holder does that, they wait until the scope is cancelled (errgroup
+// behaves the same).
+//
+// Go may be called from any goroutine, including from children while
+// another goroutine is in Wait. It panics if fn is nil, if p is not High,
+// Normal or Low, or if Wait has returned. Inside a child prefer the package
+// function [Go] with the child's ctx: the pool then knows which worker
+// spawns (the method uses the scope's own context for that).
+func (s *Scope) Go(p Priority, fn func(ctx context.Context) error) {
+	s.check("Scope.Go", p, fn == nil)
+	s.spawn(s.tagged(p), p, fn, true, nil)
+}
+
+// TryGo is like [Scope.Go] but never waits: it reports whether fn was
+// accepted. It returns false when a [WithLimit] limit is full, when the pool's
+// queue is full, when the pool is stopped and when the scope is cancelled.
+func (s *Scope) TryGo(p Priority, fn func(ctx context.Context) error) bool {
+	s.check("Scope.TryGo", p, fn == nil)
+	return s.spawn(s.tagged(p), p, fn, false, nil)
+}
+
+// check panics at the call site on misuse.
+func (s *Scope) check(fname string, p Priority, nilFn bool) {
+	if nilFn {
+		panic("echo: " + fname + " called with a nil fn")
+	}
+	if !p.Valid() {
+		panic(fmt.Sprintf("echo: %s called with unknown priority %v; use echo.High, echo.Normal or echo.Low", fname, p))
+	}
+	if s.closed.Load() {
+		panic("echo: " + fname + " called after Wait returned; a Scope is single-use")
+	}
+}
+
+// tagged returns the scope's context tagged with priority p, building it on
+// first use (a few scopes use more than one priority; most use one).
+func (s *Scope) tagged(p Priority) context.Context {
+	if c := s.tagCtxs[p].Load(); c != nil {
+		return *c
+	}
+	c := context.WithValue(s.ctx, memberKey{}, &s.tags[p])
+	if s.tagCtxs[p].CompareAndSwap(nil, &c) {
+		return c
+	}
+	return *s.tagCtxs[p].Load()
+}
+
+// spawn accepts fn as a child spawned with ctx (a descendant of the scope's
+// ctx) and hands it to the pool. wait says whether a full limit or queue may
+// be waited for (Go) or refuses (TryGo). It reports whether fn was accepted.
+func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Context) error, wait bool, abort func(error) bool) bool {
+	if s.sem != nil && !s.acquire(ctx, wait) {
+		if wait {
+			// The scope was cancelled while Go waited for a slot.
+			s.skip(abort)
+		}
+		return false
+	}
+	if s.ctx.Err() != nil {
+		s.release()
+		if wait {
+			s.skip(abort)
+		}
+		return false
+	}
+	if s.escalated.Load() {
+		// Wait has begun on a High scope: later children are High.
+		p = High
+	}
+	if ctx == s.ctx {
+		ctx = s.tagged(p) // shared per priority: no allocation per child
+	} else if m := memberOf(ctx); m == nil || m.s != s || m.prio != p {
+		ctx = context.WithValue(ctx, memberKey{}, &s.tags[p])
+	}
+	c := &child{s: s, fn: fn, ctx: ctx, prio: p, abort: abort}
+	c.task = c.run
+	s.pending.Add(1) // before the pool can run c, so Wait cannot miss it
+	var err error
+	if wait {
+		err = s.run.Go(ctx, p, c.task)
+	} else {
+		err = s.run.TryGo(ctx, p, c.task)
+	}
+	if err != nil {
+		// The pool did not accept the task. Nobody else has c yet, except
+		// that it is not in the help queue either: claim it to be sure.
+		c.state.Store(childClaimed)
+		switch {
+		case !wait:
+			// TryGo: the caller is told by the false result.
+		case s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()):
+			// The pool gave up waiting because the scope was cancelled.
+			s.skip(abort)
+		case abort == nil || !abort(fmt.Errorf("%w: %w", ErrNotStarted, err)):
+			s.report(fmt.Errorf("%w%s: %w", ErrNotStarted, s.named(), err), false)
+		}
+		s.childDone()
+		return false
+	}
+	s.enqueue(c)
+	return true
+}
+
+// acquire takes a WithLimit slot; with wait it blocks (through pool.Block,
+// so a waiting worker lends a spare) until one is free or the scope is
+// cancelled. It reports whether it got a slot.
+func (s *Scope) acquire(ctx context.Context, wait bool) bool {
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	default:
+	}
+	if !wait {
+		return false
+	}
+	got := false
+	pool.Block(ctx, func() {
+		select {
+		case s.sem <- struct{}{}:
+			got = true
+		case <-s.ctx.Done():
+		}
+	})
+	return got
+}
+
+func (s *Scope) release() {
+	if s.sem != nil {
+		<-s.sem
+	}
+}
+
+// skip records a child that will not run because the scope is cancelled.
+func (s *Scope) skip(abort func(error) bool) {
+	s.notStarted.Add(1)
+	if abort == nil || !abort(context.Cause(s.ctx)) {
+		s.cutShort.Store(true)
+	}
+}
+
+// enqueue lists c for help-while-waiting and wakes a blocked waiter so that
+// it can run c itself.
+func (s *Scope) enqueue(c *child) {
+	s.mu.Lock()
+	if len(s.queue) >= s.compactAt {
+		// Drop children that have been claimed, so the list stays about
+		// as long as the number actually queued (amortised O(1) per child).
+		q := s.queue[:0]
+		for _, x := range s.queue {
+			if x.state.Load() == childQueued {
+				q = append(q, x)
+			}
+		}
+		clear(s.queue[len(q):])
+		s.queue = q
+		s.compactAt = max(64, 2*len(q))
+	}
+	s.queue = append(s.queue, c)
+	if s.wake != nil {
+		close(s.wake)
+		s.wake = nil
+	}
+	s.mu.Unlock()
+}
+
+// execute runs claimed child c with ctx on the current goroutine.
+func (s *Scope) execute(c *child, ctx context.Context) {
+	defer s.childDone() // also when fn calls runtime.Goexit
+	fn, prio := c.fn, c.prio
+	c.fn = nil // let the help list drop what fn captured (only the claimant reads fn)
+	if s.ctx.Err() != nil {
+		s.skip(c.abort)
+		return
+	}
+	if prio != High && s.escalated.Load() {
+		prio = High
+		ctx = context.WithValue(ctx, memberKey{}, &s.tags[High])
+	}
+	if err := s.call(ctx, prio, fn); err != nil {
+		s.report(err, false)
+	}
+}
+
+// call runs fn under the scope's pprof labels and trace region, if any,
+// turning a panic into a *PanicError.
+func (s *Scope) call(ctx context.Context, prio Priority, fn func(ctx context.Context) error) (err error) {
+	if trace.IsEnabled() {
+		defer trace.StartRegion(ctx, "echo.child "+prio.String()).End()
+	}
+	if s.name == "" {
+		return protect(ctx, fn)
+	}
+	pprof.Do(ctx, pprof.Labels("echo.scope", s.name, "echo.priority", prio.String()), func(ctx context.Context) {
+		err = protect(ctx, fn)
+	})
+	return err
+}
+
+// childDone marks one child done: it frees the child's slot, then wakes a
+// waiter if that was the last child.
+func (s *Scope) childDone() {
+	s.release()
+	if s.pending.Add(-1) == 0 {
+		s.mu.Lock()
+		if s.wake != nil {
+			close(s.wake)
+			s.wake = nil
+		}
+		s.mu.Unlock()
+	}
+}
+
+// report records err from a child or the body. Unless it is only the
+// scope's own cancellation, it is kept for Wait and, fail-fast, cancels the
+// scope with err as the cause. force cancels even under WithCollectAll
+// (a failing Nursery body).
+func (s *Scope) report(err error, force bool) {
+	if s.ctx.Err() != nil && (err == context.Cause(s.ctx) || errors.Is(err, s.ctx.Err())) {
+		s.cutShort.Store(true)
+		return
+	}
+	s.mu.Lock()
+	s.errs = append(s.errs, err)
+	s.mu.Unlock()
+	if force || !s.collect {
+		s.cancel(err)
+	}
+}
+
+// Wait blocks until every child has returned, including children spawned
+// by children while Wait runs, and returns what the scope reports:
+//
+//   - the errors children returned (and panics, as [*PanicError]), combined
+//     with multierr in the order they were reported; a single error is
+//     returned as itself. After a failure has cancelled the scope, results
+//     that are only that cancellation (the cause itself, or an error that
+//     errors.Is the scope context's Err) are not reported again;
+//   - otherwise, if the scope was cancelled by something else (its parent
+//     ctx, its [WithTimeout] deadline, or [Scope.Cancel]) and that cut some
+//     child short (the child was not started, or returned only the
+//     cancellation), the cancellation's cause, such as context.Canceled or
+//     context.DeadlineExceeded;
+//   - otherwise nil.
+//
+// While it waits, Wait first runs the scope's still-queued children itself
+// on the calling goroutine (so nested scopes on a small pool make progress
+// without extra workers), then blocks through [pool.Block] with the ctx
+// given to NewScope, so that a pool worker waiting here lends its pool a
+// spare worker. A child that calls runtime.Goexit while Wait runs it this
+// way ends the calling goroutine, as if the caller had called Goexit.
+//
+// If the code that opened the scope runs at High priority (it is a High
+// child, or a child escalated to High), Wait escalates: children still queued
+// are resubmitted at High, and children spawned from then on run at High, so
+// a High request is never stuck behind its own Low children.
+//
+// When Wait returns, the scope's context is cancelled and the scope is
+// closed. Wait may be called from any goroutine, and more than once: later
+// calls return the same result.
+func (s *Scope) Wait() error {
+	if s.closed.Load() {
+		return s.finish()
+	}
+	if s.creator == High && !s.escalated.Load() {
+		s.escalate()
+	}
+	for {
+		s.help()
+		s.mu.Lock()
+		if s.pending.Load() == 0 {
+			s.mu.Unlock()
+			break
+		}
+		if len(s.queue) > 0 {
+			s.mu.Unlock()
+			continue
+		}
+		if s.wake == nil {
+			s.wake = make(chan struct{})
+		}
+		wake := s.wake
+		s.mu.Unlock()
+		pool.Block(s.parent, func() { <-wake })
+	}
+	return s.finish()
+}
+
+// help runs queued children of s on the calling goroutine until none is
+// left in the list.
+func (s *Scope) help() {
+	for {
+		s.mu.Lock()
+		q := s.queue
+		s.queue, s.compactAt = nil, 0
+		s.mu.Unlock()
+		if len(q) == 0 {
+			return
+		}
+		for _, c := range q {
+			if c.state.CompareAndSwap(childQueued, childClaimed) {
+				s.execute(c, c.ctx)
+			}
+		}
+	}
+}
+
+// escalate marks the scope High and resubmits its queued lower-priority
+// children as High proxies: whichever copy claims a child first runs it.
+func (s *Scope) escalate() {
+	s.mu.Lock()
+	s.escalated.Store(true)
+	var low []*child
+	for _, c := range s.queue {
+		if c.prio != High && c.state.Load() == childQueued {
+			low = append(low, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range low {
+		// c stays counted in pending until some copy claims and finishes
+		// it, and the original copy is still in the pool, so a refused
+		// proxy loses nothing.
+		if s.run.Go(c.ctx, High, c.task) == nil {
+			s.proxies.Add(1)
+		}
+	}
+}
+
+// finish computes Wait's result once, then cancels and closes the scope.
+func (s *Scope) finish() error {
+	s.finishOnce.Do(func() {
+		s.mu.Lock()
+		errs := s.errs
+		s.mu.Unlock()
+		switch {
+		case len(errs) > 0:
+			s.result = multierr.Combine(errs...)
+		case s.cutShort.Load():
+			s.result = context.Cause(s.ctx)
+		}
+		s.closed.Store(true)
+		s.cancel(nil)
+		if s.stop != nil {
+			s.stop()
+		}
+		if s.task != nil {
+			s.task.End()
+		}
+	})
+	return s.result
+}
+
+// named returns " (scope NAME)" for error messages of named scopes.
+func (s *Scope) named() string {
+	if s.name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (scope %q)", s.name)
+}
