@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime/pprof"
 	"runtime/trace"
 	"sync"
@@ -111,6 +112,7 @@ func (c *child) run(ctx context.Context) {
 // code uses the block form [Nursery] and the context-based [Go] instead of a
 // Scope value. A Scope must be created with [NewScope].
 type Scope struct {
+	cfg     config
 	ctx     context.Context // the scope's ctx, tagged with {s, creator}
 	cancel  context.CancelCauseFunc
 	stop    context.CancelFunc // releases the WithTimeout timer; nil without it
@@ -122,8 +124,14 @@ type Scope struct {
 	collect bool          // WithCollectAll
 	sem     chan struct{} // WithLimit slots; nil for no limit
 
-	tags    [deque.NumPriorities]member
-	tagCtxs [deque.NumPriorities]atomic.Pointer[context.Context]
+	tags [deque.NumPriorities]member
+	// ctxs[p] is the scope's context tagged with priority p; ctxs[creator]
+	// is the scope's own context. They live in the Scope, so tagging costs
+	// no allocation.
+	ctxs [deque.NumPriorities]taggedCtx
+	// small is the help queue's first backing array: scopes with few
+	// children never allocate one.
+	small [4]*child
 
 	// pending counts accepted children not yet done. It rises only in
 	// spawn, before the child can run, and falls once per child in
@@ -166,14 +174,15 @@ func NewScope(ctx context.Context, opts ...Option) (*Scope, context.Context) {
 }
 
 func newScope(ctx context.Context, fname string, opts []Option) *Scope {
-	var cfg config
+	s := &Scope{parent: ctx, creator: Normal}
+	cfg := &s.cfg // in the Scope: options get a pointer, which would make a local escape
 	for _, o := range opts {
 		if o == nil {
 			panic("echo: " + fname + " called with a nil Option")
 		}
-		o(&cfg)
+		o(cfg)
 	}
-	s := &Scope{parent: ctx, name: cfg.name, collect: cfg.collectAll, creator: Normal}
+	s.name, s.collect = cfg.name, cfg.collectAll
 	outer := memberOf(ctx)
 	switch {
 	case cfg.runner != nil:
@@ -204,8 +213,11 @@ func newScope(ctx context.Context, fname string, opts []Option) *Scope {
 	for p := range s.tags {
 		s.tags[p] = member{s: s, prio: Priority(p)}
 	}
-	s.ctx = context.WithValue(sctx, memberKey{}, &s.tags[s.creator])
-	s.tagCtxs[s.creator].Store(&s.ctx)
+	for p := range s.ctxs {
+		s.ctxs[p] = taggedCtx{Context: sctx, m: &s.tags[p]}
+	}
+	s.ctx = &s.ctxs[s.creator]
+	s.queue = s.small[:0]
 	return s
 }
 
@@ -261,17 +273,25 @@ func (s *Scope) check(fname string, p Priority, nilFn bool) {
 	}
 }
 
-// tagged returns the scope's context tagged with priority p, building it on
-// first use (a few scopes use more than one priority; most use one).
-func (s *Scope) tagged(p Priority) context.Context {
-	if c := s.tagCtxs[p].Load(); c != nil {
-		return *c
+// tagged returns the scope's context tagged with priority p.
+func (s *Scope) tagged(p Priority) context.Context { return &s.ctxs[p] }
+
+// taggedCtx is a scope's context with a member tag: context.WithValue
+// without the allocation.
+type taggedCtx struct {
+	context.Context
+	m *member
+}
+
+func (c *taggedCtx) Value(key any) any {
+	if key == (memberKey{}) {
+		return c.m
 	}
-	c := context.WithValue(s.ctx, memberKey{}, &s.tags[p])
-	if s.tagCtxs[p].CompareAndSwap(nil, &c) {
-		return c
-	}
-	return *s.tagCtxs[p].Load()
+	return c.Context.Value(key)
+}
+
+func (c *taggedCtx) String() string {
+	return fmt.Sprintf("%v.WithValue(echo scope, priority %v)", c.Context, c.m.prio)
 }
 
 // spawn accepts fn as a child spawned with ctx (a descendant of the scope's
@@ -297,7 +317,7 @@ func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Conte
 		p = High
 	}
 	if ctx == s.ctx {
-		ctx = s.tagged(p) // shared per priority: no allocation per child
+		ctx = s.tagged(p) // no allocation per child
 	} else if m := memberOf(ctx); m == nil || m.s != s || m.prio != p {
 		ctx = context.WithValue(ctx, memberKey{}, &s.tags[p])
 	}
@@ -444,7 +464,7 @@ func (s *Scope) childDone() {
 // scope with err as the cause. force cancels even under WithCollectAll
 // (a failing Nursery body).
 func (s *Scope) report(err error, force bool) {
-	if s.ctx.Err() != nil && (err == context.Cause(s.ctx) || errors.Is(err, s.ctx.Err())) {
+	if s.ctx.Err() != nil && (sameError(err, context.Cause(s.ctx)) || errors.Is(err, s.ctx.Err())) {
 		s.cutShort.Store(true)
 		return
 	}
@@ -454,6 +474,16 @@ func (s *Scope) report(err error, force bool) {
 	if force || !s.collect {
 		s.cancel(err)
 	}
+}
+
+// sameError reports a == b without panicking on error values of an
+// uncomparable type (== on such interfaces panics).
+func sameError(a, b error) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	t := reflect.TypeOf(a)
+	return t == reflect.TypeOf(b) && t.Comparable() && a == b
 }
 
 // Wait blocks until every child has returned, including children spawned

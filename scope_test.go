@@ -396,6 +396,15 @@ func TestWithTimeout(t *testing.T) {
 	if cause != context.DeadlineExceeded {
 		t.Fatalf("child saw cause %v; want context.DeadlineExceeded", cause)
 	}
+	// A deadline already passed: nothing starts, and Wait says why.
+	ran := false
+	err = Nursery(context.Background(), func(ctx context.Context) error {
+		Go(ctx, Normal, func(ctx context.Context) error { ran = true; return nil })
+		return nil
+	}, WithTimeout(0))
+	if err != context.DeadlineExceeded || ran {
+		t.Fatalf("Nursery with WithTimeout(0) = %v (child ran: %v); want context.DeadlineExceeded, not run", err, ran)
+	}
 	// Work that finishes in time is not affected.
 	err = Nursery(context.Background(), func(ctx context.Context) error {
 		Go(ctx, Normal, func(ctx context.Context) error { return nil })
@@ -610,5 +619,29 @@ func TestConcurrentSpawnRunsEachChildOnce(t *testing.T) {
 		if n := ran[i].Load(); n != 1 {
 			t.Fatalf("child %d ran %d times; want exactly once", i, n)
 		}
+	}
+}
+
+// sliceError is an error of an uncomparable type: == on it panics.
+type sliceError []string
+
+func (e sliceError) Error() string { return "slice error" }
+
+// Errors of uncomparable types are handled (no panic comparing them with
+// the cancellation cause).
+func TestUncomparableErrors(t *testing.T) {
+	err := Nursery(context.Background(), func(ctx context.Context) error {
+		started := make(chan struct{})
+		Go(ctx, Normal, func(ctx context.Context) error {
+			close(started)
+			<-ctx.Done()
+			return sliceError{"late"}
+		})
+		<-started
+		return sliceError{"first"}
+	})
+	errs := multierr.Errors(err)
+	if len(errs) != 2 {
+		t.Fatalf("Nursery = %v; want both slice errors", err)
 	}
 }
