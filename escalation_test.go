@@ -2,7 +2,10 @@ package echo
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // highCtx returns a context of a High member of a scope on r, as a High
@@ -109,4 +112,80 @@ func TestNoEscalationForNormalCreator(t *testing.T) {
 		t.Fatalf("child ran at %v with %d proxies; want low and 0", got, s.proxies.Load())
 	}
 	f.runAll() // the pool's copy finds the child claimed and does nothing
+}
+
+// The same on a real bounded pool with one worker, where escalation
+// decides the order: a High task T queues a Low backlog, then opens a scope,
+// spawns Low children after the backlog and waits. Wait runs child 0 itself,
+// which blocks (without telling the pool) until the other children are done,
+// so the pool has to add a worker; that worker takes the highest lane
+// first. With escalation that is the children's High proxies, so they run
+// before the backlog; without it, the older backlog would run first.
+//
+// If the pool had started the children before Wait (as the temporary pool
+// stub, which gives every task its own goroutine, does), nothing was queued
+// to escalate and the test skips.
+func TestPriorityEscalationOnBoundedPool(t *testing.T) {
+	p := newPool(t, 1)
+	outer, octx := NewScope(context.Background(), WithPool(p))
+	const backlog, children = 200, 4
+	var backlogStarted atomic.Int64
+	var seen [children]int64
+	var prio [children]Priority
+	var childrenStarted atomic.Int64
+	var startedBeforeWait int64
+	othersDone := make(chan struct{})
+	var others atomic.Int64
+	tDone := make(chan error, 1)
+	Go(octx, High, func(ctx context.Context) error {
+		for range backlog {
+			if err := p.Go(ctx, Low, func(context.Context) { backlogStarted.Add(1) }); err != nil {
+				return err
+			}
+		}
+		s, _ := NewScope(ctx)
+		for i := range children {
+			s.Go(Low, func(ctx context.Context) error {
+				childrenStarted.Add(1)
+				seen[i] = backlogStarted.Load()
+				prio[i], _ = priorityOf(ctx)
+				if i == 0 {
+					select {
+					case <-othersDone:
+					case <-time.After(10 * time.Second):
+						return errors.New("the other children did not run within 10s while child 0 blocked")
+					}
+					return nil
+				}
+				if others.Add(1) == children-1 {
+					close(othersDone)
+				}
+				return nil
+			})
+		}
+		startedBeforeWait = childrenStarted.Load()
+		err := s.Wait()
+		tDone <- err
+		return err
+	})
+	if err := <-tDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := outer.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Stats().Submitted == 0 {
+		t.Skip("the pool keeps no statistics: it is the temporary stub, which starts every task at once, so nothing queues and the order cannot show escalation")
+	}
+	if startedBeforeWait > 0 {
+		t.Skipf("%d children started before Wait began: the pool did not queue them, so there is nothing to escalate", startedBeforeWait)
+	}
+	for i := 1; i < children; i++ {
+		if prio[i] != High {
+			t.Errorf("child %d ran at %v; want high", i, prio[i])
+		}
+		if seen[i] >= backlog/2 {
+			t.Errorf("child %d ran after %d of %d older Low backlog tasks had started; want it ahead of the backlog", i, seen[i], backlog)
+		}
+	}
 }
