@@ -18,8 +18,8 @@ var ErrNotReady = errors.New("echo: Start child returned without calling ready")
 var errBodyGoexit = errors.New("echo: Nursery body called runtime.Goexit")
 
 // Nursery opens a scope bound to ctx (see [NewScope] for nesting and
-// options), runs body with the scope's context, then waits for every child
-// as [Scope.Wait] does and returns its result.
+// options), runs body on the calling goroutine with the scope's context,
+// then waits for every child as [Scope.Wait] does and returns its result.
 //
 // The body is a member of the scope: its error counts like a child's and,
 // even with [WithCollectAll], cancels the children; its panic is returned as

@@ -118,20 +118,18 @@ type Scope struct {
 	stop    context.CancelFunc // releases the WithTimeout timer; nil without it
 	parent  context.Context    // the ctx NewScope got; Wait blocks through pool.Block with it
 	run     runner
-	creator Priority // priority of the code that opened the scope
-	name    string
+	creator Priority      // priority of the code that opened the scope
 	task    *trace.Task   // nil unless named or tracing was on at NewScope
-	collect bool          // WithCollectAll
 	sem     chan struct{} // WithLimit slots; nil for no limit
 
-	tags [deque.NumPriorities]member
-	// ctxs[p] is the scope's context tagged with priority p; ctxs[creator]
-	// is the scope's own context. They live in the Scope, so tagging costs
-	// no allocation.
-	ctxs [deque.NumPriorities]taggedCtx
+	// self is the scope's own context: its base tagged with the creator's
+	// priority. It lives in the Scope, so it costs no allocation; contexts
+	// tagged with the other priorities are made on first use.
+	self   taggedCtx
+	others [deque.NumPriorities]atomic.Pointer[taggedCtx]
 	// small is the help queue's first backing array: scopes with few
 	// children never allocate one.
-	small [4]*child
+	small [2]*child
 
 	// pending counts accepted children not yet done. It rises only in
 	// spawn, before the child can run, and falls once per child in
@@ -182,7 +180,6 @@ func newScope(ctx context.Context, fname string, opts []Option) *Scope {
 		}
 		o(cfg)
 	}
-	s.name, s.collect = cfg.name, cfg.collectAll
 	outer := memberOf(ctx)
 	switch {
 	case cfg.runner != nil:
@@ -199,10 +196,10 @@ func newScope(ctx context.Context, fname string, opts []Option) *Scope {
 		s.sem = make(chan struct{}, cfg.limit)
 	}
 	sctx := ctx
-	if s.name != "" || trace.IsEnabled() {
+	if cfg.name != "" || trace.IsEnabled() {
 		kind := "echo.scope"
-		if s.name != "" {
-			kind = "echo.scope " + s.name
+		if cfg.name != "" {
+			kind = "echo.scope " + cfg.name
 		}
 		sctx, s.task = trace.NewTask(sctx, kind)
 	}
@@ -210,13 +207,8 @@ func newScope(ctx context.Context, fname string, opts []Option) *Scope {
 	if cfg.hasTimeout {
 		sctx, s.stop = context.WithTimeoutCause(sctx, cfg.timeout, context.DeadlineExceeded)
 	}
-	for p := range s.tags {
-		s.tags[p] = member{s: s, prio: Priority(p)}
-	}
-	for p := range s.ctxs {
-		s.ctxs[p] = taggedCtx{Context: sctx, m: &s.tags[p]}
-	}
-	s.ctx = &s.ctxs[s.creator]
+	s.self = taggedCtx{Context: sctx, m: member{s: s, prio: s.creator}}
+	s.ctx = &s.self
 	s.queue = s.small[:0]
 	return s
 }
@@ -235,7 +227,7 @@ func (s *Scope) Cancel(cause error) { s.cancel(cause) }
 // [Nursery] calls made with it spawn into this scope or nest under it.
 //
 // With [WithLimit], Go waits until fewer than the limit of children are
-// running (while it waits, a caller running on a pool worker lends the pool
+// active (while it waits, a caller running on a pool worker lends the pool
 // a spare worker); if the scope is cancelled meanwhile, fn is not started.
 // fn is not started either if the scope is already cancelled. A child that
 // calls Go on its own full scope waits while holding its own slot: if every
@@ -273,19 +265,32 @@ func (s *Scope) check(fname string, p Priority, nilFn bool) {
 	}
 }
 
-// tagged returns the scope's context tagged with priority p.
-func (s *Scope) tagged(p Priority) context.Context { return &s.ctxs[p] }
+// tagged returns the scope's context tagged with priority p (made once per
+// scope and priority).
+func (s *Scope) tagged(p Priority) *taggedCtx {
+	if p == s.creator {
+		return &s.self
+	}
+	if c := s.others[p].Load(); c != nil {
+		return c
+	}
+	c := &taggedCtx{Context: s.self.Context, m: member{s: s, prio: p}}
+	if s.others[p].CompareAndSwap(nil, c) {
+		return c
+	}
+	return s.others[p].Load()
+}
 
-// taggedCtx is a scope's context with a member tag: context.WithValue
-// without the allocation.
+// taggedCtx is a scope's context with a member tag: context.WithValue with
+// the tag inline.
 type taggedCtx struct {
 	context.Context
-	m *member
+	m member
 }
 
 func (c *taggedCtx) Value(key any) any {
 	if key == (memberKey{}) {
-		return c.m
+		return &c.m
 	}
 	return c.Context.Value(key)
 }
@@ -319,7 +324,7 @@ func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Conte
 	if ctx == s.ctx {
 		ctx = s.tagged(p) // no allocation per child
 	} else if m := memberOf(ctx); m == nil || m.s != s || m.prio != p {
-		ctx = context.WithValue(ctx, memberKey{}, &s.tags[p])
+		ctx = context.WithValue(ctx, memberKey{}, &s.tagged(p).m)
 	}
 	c := &child{s: s, fn: fn, ctx: ctx, prio: p, abort: abort}
 	c.task = c.run
@@ -423,7 +428,7 @@ func (s *Scope) execute(c *child, ctx context.Context) {
 	}
 	if prio != High && s.escalated.Load() {
 		prio = High
-		ctx = context.WithValue(ctx, memberKey{}, &s.tags[High])
+		ctx = context.WithValue(ctx, memberKey{}, &s.tagged(High).m)
 	}
 	if err := s.call(ctx, prio, fn); err != nil {
 		s.report(err, false)
@@ -436,10 +441,10 @@ func (s *Scope) call(ctx context.Context, prio Priority, fn func(ctx context.Con
 	if trace.IsEnabled() {
 		defer trace.StartRegion(ctx, "echo.child "+prio.String()).End()
 	}
-	if s.name == "" {
+	if s.cfg.name == "" {
 		return protect(ctx, fn)
 	}
-	pprof.Do(ctx, pprof.Labels("echo.scope", s.name, "echo.priority", prio.String()), func(ctx context.Context) {
+	pprof.Do(ctx, pprof.Labels("echo.scope", s.cfg.name, "echo.priority", prio.String()), func(ctx context.Context) {
 		err = protect(ctx, fn)
 	})
 	return err
@@ -471,7 +476,7 @@ func (s *Scope) report(err error, force bool) {
 	s.mu.Lock()
 	s.errs = append(s.errs, err)
 	s.mu.Unlock()
-	if force || !s.collect {
+	if force || !s.cfg.collectAll {
 		s.cancel(err)
 	}
 }
@@ -515,7 +520,10 @@ func sameError(a, b error) bool {
 //
 // When Wait returns, the scope's context is cancelled and the scope is
 // closed. Wait may be called from any goroutine, and more than once: later
-// calls return the same result.
+// calls return the same result. (The pool learns which worker blocks from
+// the ctx given to NewScope, so a scope opened inside a pool task is best
+// waited for by that task, as [Nursery] does; from elsewhere Wait is still
+// correct, the pool is just told about the wrong worker.)
 func (s *Scope) Wait() error {
 	if s.closed.Load() {
 		return s.finish()
@@ -611,8 +619,8 @@ func (s *Scope) finish() error {
 
 // named returns " (scope NAME)" for error messages of named scopes.
 func (s *Scope) named() string {
-	if s.name == "" {
+	if s.cfg.name == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (scope %q)", s.name)
+	return fmt.Sprintf(" (scope %q)", s.cfg.name)
 }
