@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // A zero Group: Wait returns the identical first error, and keeps returning
@@ -245,4 +247,29 @@ func TestGroupPanic(t *testing.T) {
 	if err := g.Wait(); err != errA {
 		t.Fatalf("Wait = %v; want errA (the first error)", err)
 	}
+}
+
+// Group's goroutines are plain goroutines, so testing/synctest bubbles
+// them as it does errgroup's: an hour of fake time passes at once.
+func TestGroupInSynctestBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, ctx := WithContext(context.Background())
+		start := time.Now()
+		for range 10 {
+			g.Go(func() error {
+				select {
+				case <-time.After(time.Hour):
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != time.Hour {
+			t.Fatalf("fake time advanced %v; want exactly 1h", d)
+		}
+	})
 }

@@ -159,8 +159,10 @@ type Scope struct {
 //
 // If ctx carries a scope (it is a child's or a scope's context), the new
 // scope is nested in it: it uses the same pool unless [WithPool] says
-// otherwise, and the outer scope's cancellation reaches it through ctx.
-// Otherwise children run on [pool.Default].
+// otherwise, and the outer scope's cancellation reaches it through ctx
+// (other options are not inherited). Otherwise children run on
+// [pool.Default]. A scope opened by High code (a High child, or one
+// escalated to High) escalates its children when waited for; see Wait.
 //
 // The caller must call Wait. NewScope panics if ctx is nil.
 func NewScope(ctx context.Context, opts ...Option) (*Scope, context.Context) {
@@ -517,6 +519,8 @@ func sameError(a, b error) bool {
 // child, or a child escalated to High), Wait escalates: children still queued
 // are resubmitted at High, and children spawned from then on run at High, so
 // a High request is never stuck behind its own Low children.
+//
+// A child must not call Wait on its own scope: it would wait for itself.
 //
 // When Wait returns, the scope's context is cancelled and the scope is
 // closed. Wait may be called from any goroutine, and more than once: later
