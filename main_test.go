@@ -181,7 +181,15 @@ func newFixedPool(t testing.TB, n int) *fixedPool {
 		f.closed = true
 		f.cond.Broadcast()
 		f.mu.Unlock()
-		f.wg.Wait()
+		stopped := make(chan struct{})
+		go func() { f.wg.Wait(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(timeoutLong):
+			// A test deadlocked a worker; it has failed already. Do not
+			// hang the whole run on it.
+			t.Errorf("fixedPool: workers still busy %v after the test", timeoutLong)
+		}
 	})
 	return f
 }

@@ -229,8 +229,10 @@ func (s *Scope) Cancel(cause error) { s.cancel(cause) }
 // [Nursery] calls made with it spawn into this scope or nest under it.
 //
 // With [WithLimit], Go waits until fewer than the limit of children are
-// active (while it waits, a caller running on a pool worker lends the pool
-// a spare worker); if the scope is cancelled meanwhile, fn is not started.
+// active. While it waits it runs the scope's queued children itself (they
+// hold slots), and otherwise blocks through [pool.Block], so a caller on a
+// pool worker lends the pool a spare worker. If the scope is cancelled
+// meanwhile, fn is not started.
 // fn is not started either if the scope is already cancelled. A child that
 // calls Go on its own full scope waits while holding its own slot: if every
 // slot holder does that, they wait until the scope is cancelled (errgroup
@@ -357,14 +359,22 @@ func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Conte
 	return true
 }
 
-// acquire takes a WithLimit slot; with wait it blocks (through pool.Block,
-// so a waiting worker lends a spare) until one is free or the scope is
-// cancelled. It reports whether it got a slot.
+// acquire takes a WithLimit slot. With wait, while the limit is full it
+// runs the scope's queued children itself (each holds a slot, which it
+// frees), so a spawner on a busy pool does not need a spare worker; when
+// none is queued it blocks (through pool.Block, so a waiting worker lends
+// a spare) until a slot is free or the scope is cancelled. It reports
+// whether it got a slot.
 func (s *Scope) acquire(ctx context.Context, wait bool) bool {
-	select {
-	case s.sem <- struct{}{}:
-		return true
-	default:
+	for {
+		select {
+		case s.sem <- struct{}{}:
+			return true
+		default:
+		}
+		if !wait || s.ctx.Err() != nil || !s.helpOne() {
+			break
+		}
 	}
 	if !wait {
 		return false
@@ -573,6 +583,29 @@ func (s *Scope) help() {
 			}
 		}
 	}
+}
+
+// helpOne runs the oldest still-queued child of s on the calling
+// goroutine, if there is one, and reports whether it ran one.
+func (s *Scope) helpOne() bool {
+	var c *child
+	s.mu.Lock()
+	for c == nil && len(s.queue) > 0 {
+		// Taking from the front is safe: help swaps the whole list out
+		// under mu, so no snapshot shares what s.queue points to now.
+		x := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		if x.state.CompareAndSwap(childQueued, childClaimed) {
+			c = x
+		}
+	}
+	s.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	s.execute(c, c.ctx)
+	return true
 }
 
 // escalate marks the scope High and resubmits its queued lower-priority

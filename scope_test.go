@@ -645,3 +645,34 @@ func TestUncomparableErrors(t *testing.T) {
 		t.Fatalf("Nursery = %v; want both slice errors", err)
 	}
 }
+
+// WithLimit on a one-worker pool, spawning from that worker: Go runs the
+// queued children that hold the slots itself instead of waiting for a
+// worker that cannot come (fixed1 never adds one).
+func TestWithLimitSpawnerOnOnlyWorker(t *testing.T) {
+	f := newFixedPool(t, 1)
+	const n = 20
+	var ran atomic.Int64
+	done := make(chan error, 1)
+	if err := f.Go(context.Background(), Normal, func(ctx context.Context) {
+		done <- Nursery(ctx, func(ctx context.Context) error {
+			for range n {
+				Go(ctx, Normal, func(context.Context) error { ran.Add(1); return nil })
+			}
+			return nil
+		}, withRunner(f), WithLimit(2))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(timeoutLong):
+		t.Fatalf("Nursery with WithLimit(2) on the only worker did not finish within %v (deadlock)", timeoutLong)
+	}
+	if got := ran.Load(); got != n {
+		t.Fatalf("%d of %d children ran", got, n)
+	}
+}
