@@ -12,7 +12,7 @@ import (
 // child's ctx would be, and that scope (to Wait on at the end).
 func highCtx(r runner) (context.Context, *Scope) {
 	outer, _ := NewScope(context.Background(), withRunner(r))
-	return outer.tagged(High), outer
+	return context.WithValue(outer.Context(), memberKey{}, &member{s: outer, prio: High}), outer
 }
 
 // When High code waits on a scope, the scope's queued Low children are

@@ -12,7 +12,6 @@ import (
 
 	"go.uber.org/multierr"
 
-	"github.com/echo-scheduler/echo/deque"
 	"github.com/echo-scheduler/echo/pool"
 )
 
@@ -74,31 +73,54 @@ func priorityOf(ctx context.Context) (Priority, bool) {
 // waiter (help-while-waiting) or by a High proxy (priority escalation); the
 // copy whose CAS moves it from childQueued to childClaimed runs it, the
 // others do nothing. So every child runs at most once, and the claimant alone
-// touches its fn and ctx afterwards.
+// touches its fn and run tag afterwards.
 const (
 	childQueued uint32 = iota
 	childClaimed
 )
 
-// child is one spawned function.
+// childKey is the context key under which a *child finds itself.
+type childKey struct{}
+
+// child is one spawned function. It is also the context the child is
+// submitted to the pool with: the spawner's ctx plus the child's member tag.
+// The pool hands a ctx derived from it back to runChild, which finds the
+// child through childKey; so a child costs one allocation here, and the
+// task function is a static one.
 type child struct {
-	s     *Scope
+	context.Context // the spawner's ctx: fn's ctx derives from it
+	// m tags fn's ctx with the scope and the priority fn runs at. Only the
+	// claimant writes m.prio (escalation), before fn sees it.
+	m     member
+	prio  Priority // the priority the child was submitted at; immutable
 	fn    func(ctx context.Context) error
-	ctx   context.Context // the spawner's ctx, tagged with {s, prio}
-	prio  Priority
 	state atomic.Uint32
 	// abort, if set, is told why the child will never run; it returns true
 	// if it took charge of that error (Start hands it to its caller).
 	abort func(err error) bool
-	task  func(ctx context.Context) // c.run, made once so proxies share it
 }
 
-// run is the task given to the pool (once at the child's priority, and maybe
-// again at High as a proxy). ctx is the pool's: it derives from the ctx the
-// child was spawned with and carries the worker running it.
-func (c *child) run(ctx context.Context) {
+func (c *child) Value(key any) any {
+	switch key.(type) {
+	case memberKey:
+		return &c.m
+	case childKey:
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *child) String() string {
+	return fmt.Sprintf("%v.WithValue(echo child, priority %v)", c.Context, c.prio)
+}
+
+// runChild is the task given to the pool for every child (once at the
+// child's priority, and maybe again at High as a proxy). ctx is the pool's:
+// it derives from the child and carries the worker running it.
+func runChild(ctx context.Context) {
+	c := ctx.Value(childKey{}).(*child)
 	if c.state.CompareAndSwap(childQueued, childClaimed) {
-		c.s.execute(c, ctx)
+		c.m.s.execute(c, ctx)
 	}
 }
 
@@ -123,10 +145,8 @@ type Scope struct {
 	sem     chan struct{} // WithLimit slots; nil for no limit
 
 	// self is the scope's own context: its base tagged with the creator's
-	// priority. It lives in the Scope, so it costs no allocation; contexts
-	// tagged with the other priorities are made on first use.
-	self   taggedCtx
-	others [deque.NumPriorities]atomic.Pointer[taggedCtx]
+	// priority. It lives in the Scope, so it costs no allocation.
+	self taggedCtx
 	// small is the help queue's first backing array: scopes with few
 	// children never allocate one.
 	small [2]*child
@@ -245,7 +265,7 @@ func (s *Scope) Cancel(cause error) { s.cancel(cause) }
 // spawns (the method uses the scope's own context for that).
 func (s *Scope) Go(p Priority, fn func(ctx context.Context) error) {
 	s.check("Scope.Go", p, fn == nil)
-	s.spawn(s.tagged(p), p, fn, true, nil)
+	s.spawn(s.ctx, p, fn, true, nil)
 }
 
 // TryGo is like [Scope.Go] but never waits: it reports whether fn was
@@ -253,7 +273,7 @@ func (s *Scope) Go(p Priority, fn func(ctx context.Context) error) {
 // queue is full, when the pool is stopped and when the scope is cancelled.
 func (s *Scope) TryGo(p Priority, fn func(ctx context.Context) error) bool {
 	s.check("Scope.TryGo", p, fn == nil)
-	return s.spawn(s.tagged(p), p, fn, false, nil)
+	return s.spawn(s.ctx, p, fn, false, nil)
 }
 
 // check panics at the call site on misuse.
@@ -269,24 +289,8 @@ func (s *Scope) check(fname string, p Priority, nilFn bool) {
 	}
 }
 
-// tagged returns the scope's context tagged with priority p (made once per
-// scope and priority).
-func (s *Scope) tagged(p Priority) *taggedCtx {
-	if p == s.creator {
-		return &s.self
-	}
-	if c := s.others[p].Load(); c != nil {
-		return c
-	}
-	c := &taggedCtx{Context: s.self.Context, m: member{s: s, prio: p}}
-	if s.others[p].CompareAndSwap(nil, c) {
-		return c
-	}
-	return s.others[p].Load()
-}
-
 // taggedCtx is a scope's context with a member tag: context.WithValue with
-// the tag inline.
+// the tag inline, so that it can live inside the Scope.
 type taggedCtx struct {
 	context.Context
 	m member
@@ -325,19 +329,13 @@ func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Conte
 		// Wait has begun on a High scope: later children are High.
 		p = High
 	}
-	if ctx == s.ctx {
-		ctx = s.tagged(p) // no allocation per child
-	} else if m := memberOf(ctx); m == nil || m.s != s || m.prio != p {
-		ctx = context.WithValue(ctx, memberKey{}, &s.tagged(p).m)
-	}
-	c := &child{s: s, fn: fn, ctx: ctx, prio: p, abort: abort}
-	c.task = c.run
+	c := &child{Context: ctx, m: member{s: s, prio: p}, prio: p, fn: fn, abort: abort}
 	s.pending.Add(1) // before the pool can run c, so Wait cannot miss it
 	var err error
 	if wait {
-		err = s.run.Go(ctx, p, c.task)
+		err = s.run.Go(c, p, runChild)
 	} else {
-		err = s.run.TryGo(ctx, p, c.task)
+		err = s.run.TryGo(c, p, runChild)
 	}
 	if err != nil {
 		// The pool did not accept the task. Nobody else has c yet, except
@@ -432,17 +430,16 @@ func (s *Scope) enqueue(c *child) {
 // execute runs claimed child c with ctx on the current goroutine.
 func (s *Scope) execute(c *child, ctx context.Context) {
 	defer s.childDone() // also when fn calls runtime.Goexit
-	fn, prio := c.fn, c.prio
+	fn := c.fn
 	c.fn = nil // let the help list drop what fn captured (only the claimant reads fn)
 	if s.ctx.Err() != nil {
 		s.skip(c.abort)
 		return
 	}
-	if prio != High && s.escalated.Load() {
-		prio = High
-		ctx = context.WithValue(ctx, memberKey{}, &s.tagged(High).m)
+	if c.m.prio != High && s.escalated.Load() {
+		c.m.prio = High // ctx derives from c, so fn sees High
 	}
-	if err := s.call(ctx, prio, fn); err != nil {
+	if err := s.call(ctx, c.m.prio, fn); err != nil {
 		s.report(err, false)
 	}
 }
@@ -579,7 +576,7 @@ func (s *Scope) help() {
 		}
 		for _, c := range q {
 			if c.state.CompareAndSwap(childQueued, childClaimed) {
-				s.execute(c, c.ctx)
+				s.execute(c, c)
 			}
 		}
 	}
@@ -604,7 +601,7 @@ func (s *Scope) helpOne() bool {
 	if c == nil {
 		return false
 	}
-	s.execute(c, c.ctx)
+	s.execute(c, c)
 	return true
 }
 
@@ -624,7 +621,7 @@ func (s *Scope) escalate() {
 		// c stays counted in pending until some copy claims and finishes
 		// it, and the original copy is still in the pool, so a refused
 		// proxy loses nothing.
-		if s.run.Go(c.ctx, High, c.task) == nil {
+		if s.run.Go(c, High, runChild) == nil {
 			s.proxies.Add(1)
 		}
 	}
