@@ -90,7 +90,10 @@ type childKey struct{}
 type child struct {
 	context.Context // the spawner's ctx: fn's ctx derives from it
 	// m tags fn's ctx with the scope and the priority fn runs at. Only the
-	// claimant writes m.prio (escalation), before fn sees it.
+	// claimant writes m.prio (escalation), on its own goroutine before it
+	// calls fn; fn and whatever fn hands its ctx to read it later (program
+	// order, then go statements or pool submission order it). The pool
+	// reads c only through Done, Err, Deadline and other keys of Value.
 	m     member
 	prio  Priority // the priority the child was submitted at; immutable
 	fn    func(ctx context.Context) error
@@ -154,6 +157,12 @@ type Scope struct {
 	// pending counts accepted children not yet done. It rises only in
 	// spawn, before the child can run, and falls once per child in
 	// childDone, so it is zero exactly when every accepted child is done.
+	// Happens-before: a child's writes precede its Add(-1); Wait returns
+	// only after a Load that observes 0, which (sync/atomic operations are
+	// sequentially consistent and synchronise) follows every Add(-1), so
+	// everything children wrote is visible to Wait's caller. A child may
+	// spawn (Add(+1)) only while it is itself pending, so the count cannot
+	// reach 0 and rise again while Wait is joining.
 	pending    atomic.Int64
 	escalated  atomic.Bool  // set by Wait on a High scope: Go uses High from then on
 	cutShort   atomic.Bool  // a child was skipped, or returned only the scope's cancellation
