@@ -261,7 +261,8 @@ func (s *Scope) Cancel(cause error) { s.cancel(cause) }
 // active. While it waits it runs the scope's queued children itself (they
 // hold slots), and otherwise blocks through [pool.Block], so a caller on a
 // pool worker lends the pool a spare worker. If the scope is cancelled
-// meanwhile, fn is not started.
+// meanwhile, fn is not started. (A child run that way that calls
+// runtime.Goexit ends the goroutine calling Go, as with Wait.)
 // fn is not started either if the scope is already cancelled. A child that
 // calls Go on its own full scope waits while holding its own slot: if every
 // slot holder does that, they wait until the scope is cancelled (errgroup
