@@ -3,6 +3,7 @@ package echo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -200,5 +201,22 @@ func TestPriorityEscalationOnBoundedPool(t *testing.T) {
 		if after := seen[i] - backlogBeforeWait; after >= left/2 {
 			t.Errorf("child %d ran after %d of the %d older Low backlog tasks left at Wait had started; want it ahead of them", i, after, left)
 		}
+	}
+}
+
+// Wait's help runs the queued children most urgent first.
+func TestHelpRunsHighFirst(t *testing.T) {
+	f := &fakePool{} // never runs anything: Wait runs every child itself
+	s, _ := NewScope(context.Background(), withRunner(f))
+	var order []Priority
+	for _, p := range []Priority{Low, Normal, High, Low, High} {
+		s.Go(p, func(context.Context) error { order = append(order, p); return nil })
+	}
+	if err := s.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	want := []Priority{High, High, Normal, Low, Low}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Fatalf("help ran %v; want %v", order, want)
 	}
 }

@@ -573,8 +573,8 @@ func (s *Scope) Wait() error {
 	return s.finish()
 }
 
-// help runs queued children of s on the calling goroutine until none is
-// left in the list.
+// help runs queued children of s on the calling goroutine, most urgent
+// first, until none is left in the list.
 func (s *Scope) help() {
 	for {
 		s.mu.Lock()
@@ -584,9 +584,13 @@ func (s *Scope) help() {
 		if len(q) == 0 {
 			return
 		}
-		for _, c := range q {
-			if c.state.CompareAndSwap(childQueued, childClaimed) {
-				s.execute(c, c)
+		// Most urgent first, as the pool would; oldest first within a
+		// priority.
+		for _, p := range [...]Priority{High, Normal, Low} {
+			for _, c := range q {
+				if c.prio == p && c.state.CompareAndSwap(childQueued, childClaimed) {
+					s.execute(c, c)
+				}
 			}
 		}
 	}
