@@ -110,10 +110,9 @@ func Start[T any](ctx context.Context, p Priority, fn func(ctx context.Context, 
 	st := &starter[T]{ch: make(chan startResult[T], 1)}
 	// The child keeps ctx's values but not its cancellation, which must
 	// stop applying once the child is ready; the scope's cancellation is
-	// forwarded for the child's whole life (it is released when the
-	// scope's context is cancelled, at the latest by Wait).
+	// forwarded to it (and to what it spawns) until Wait returns.
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	context.AfterFunc(s.ctx, func() { cancel(context.Cause(s.ctx)) })
+	s.forwardTo(cancel)
 	child := func(cctx context.Context) error {
 		returned := false
 		defer func() {

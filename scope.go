@@ -176,8 +176,32 @@ type Scope struct {
 	wake      chan struct{} // non-nil while a waiter blocks; closed to wake it
 	errs      []error       // reported errors, in report order
 
+	forwards []forward      // Start children's cancellation forwarders, under mu
+	fwd      sync.WaitGroup // forwarder goroutines started by context.AfterFunc
+
 	finishOnce sync.Once
 	result     error
+}
+
+// forward is the link that cancels a Start child's context (which does not
+// derive from the scope's, see Start) when the scope's context is cancelled.
+type forward struct {
+	stop   func() bool
+	cancel context.CancelCauseFunc
+}
+
+// forwardTo cancels cancel's context whenever the scope's context is
+// cancelled, until Wait returns; Wait then cancels it itself and waits for
+// any forwarding goroutine, so none outlives the scope.
+func (s *Scope) forwardTo(cancel context.CancelCauseFunc) {
+	s.fwd.Add(1)
+	stop := context.AfterFunc(s.ctx, func() {
+		defer s.fwd.Done()
+		cancel(context.Cause(s.ctx))
+	})
+	s.mu.Lock()
+	s.forwards = append(s.forwards, forward{stop, cancel})
+	s.mu.Unlock()
 }
 
 // NewScope opens a scope bound to ctx and returns it with its context, which
@@ -654,6 +678,17 @@ func (s *Scope) finish() error {
 			s.result = context.Cause(s.ctx)
 		}
 		s.closed.Store(true)
+		s.mu.Lock()
+		forwards := s.forwards
+		s.forwards = nil
+		s.mu.Unlock()
+		for _, f := range forwards {
+			if f.stop() { // the scope was not cancelled: the goroutine never ran
+				f.cancel(context.Canceled)
+				s.fwd.Done()
+			}
+		}
+		s.fwd.Wait()
 		s.cancel(nil)
 		if s.stop != nil {
 			s.stop()
