@@ -67,7 +67,11 @@ func ExampleStart() {
 			}
 			defer ln.Close()
 			ready(ln.Addr())
-			context.AfterFunc(ctx, func() { ln.Close() }) // stop accepting when the scope ends
+			echo.Go(ctx, echo.Low, func(ctx context.Context) error {
+				<-ctx.Done() // the scope ends: stop accepting
+				ln.Close()
+				return nil
+			})
 			for {
 				conn, err := ln.Accept()
 				if err != nil {
