@@ -12,8 +12,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/echo-scheduler/echo"
@@ -89,28 +91,50 @@ func runEcho(w workload) (lat []time.Duration, wall time.Duration) {
 }
 
 // runErrgroup runs the same workload on errgroup bounded to the same number
-// of running tasks. errgroup's Go blocks while the limit is reached, so the
-// backlog is fed from its own goroutine, as a server would.
+// of running tasks. errgroup has no queue: Go blocks while the limit is
+// reached, so the backlog is what a busy server has, many goroutines each
+// waiting in g.Go, and they are let in first come, first served.
 func runErrgroup(w workload) (lat []time.Duration, wall time.Duration) {
 	var g errgroup.Group
 	g.SetLimit(w.workers)
 
 	rec := newRecorder(w.requests)
 	start := time.Now()
-	var feeder sync.WaitGroup
-	feeder.Go(func() {
-		for range w.background {
+	// Plug the slots so the backlog can line up: otherwise the Go scheduler
+	// runs each backlog goroutine only as a slot frees, and no queue forms.
+	gate := make(chan struct{})
+	for range w.workers {
+		g.Go(func() error { <-gate; return nil })
+	}
+	var backlog sync.WaitGroup
+	var arrived atomic.Int64
+	for range w.background {
+		backlog.Go(func() {
+			arrived.Add(1)
 			g.Go(func() error { spin(w.bgCost); return nil })
-		}
-	})
+		})
+	}
+	// As on echo, the whole backlog waits before the first High task: every
+	// backlog goroutine has reached g.Go (it blocks there within
+	// nanoseconds; yielding gives the last ones time to get there).
+	for arrived.Load() < int64(w.background) {
+		runtime.Gosched()
+	}
+	for range 100 {
+		runtime.Gosched()
+	}
+	close(gate)
+	// Requests arrive on their own schedule, each from its own goroutine
+	// (as in a server), so a request waiting in g.Go does not hold back the
+	// next one.
 	tick := time.NewTicker(w.interval)
 	for range w.requests {
 		<-tick.C
 		submitted := time.Now()
-		g.Go(func() error { rec.add(time.Since(submitted)); return nil })
+		backlog.Go(func() { g.Go(func() error { rec.add(time.Since(submitted)); return nil }) })
 	}
 	tick.Stop()
-	feeder.Wait()
+	backlog.Wait()
 	if err := g.Wait(); err != nil {
 		fmt.Fprintln(os.Stderr, "errgroup:", err)
 		os.Exit(1)
