@@ -1,0 +1,195 @@
+package pool
+
+import (
+	"runtime"
+	"runtime/metrics"
+	"sync/atomic"
+	"time"
+)
+
+// The liveness monitor (semantics 6 of DESIGN.md).
+//
+// A task that blocks (channel, lock, sleep, I/O) holds its worker. When
+// every worker is blocked, queued work would wait forever, or, for an I/O
+// fan-out, run one batch of blocked tasks at a time. The monitor notices and
+// adds extra workers.
+//
+// It is one goroutine that runs only while tasks are queued: it parks on a
+// channel when the queue is empty (notify in worker.go wakes it when a task
+// is pushed), so an idle pool has no ticking goroutine. While tasks are
+// queued it decides that workers are blocked when all of these hold:
+//
+//   - no worker is parked or searching (otherwise someone will take the work);
+//   - some P is idle: the running and runnable goroutines of the process
+//     (runtime/metrics /sched/goroutines/running and .../runnable), minus
+//     the monitor itself, are fewer than GOMAXPROCS;
+//   - at least one worker that is inside a task is neither running nor
+//     runnable: workers in tasks exceed the busy goroutines (or a task
+//     declared it with Block).
+//
+// The last condition is what keeps CPU-bound backlogs from triggering
+// growth even on a machine with more CPUs than workers (WithWorkers(2) on
+// 64 cores stays at 2 workers), and the second keeps growth off while CPUs
+// are saturated. When the condition has held for stuckWindow, the monitor
+// doubles the number of workers (bounded by the queued tasks and
+// WithMaxWorkers), and keeps doubling while it holds: 2,000 tasks that sleep
+// 1 ms get ~2,000 workers after about 10 rounds, a fraction of a millisecond.
+//
+// Timers on Linux fire with ~1 ms granularity here (measured: a 10 µs
+// time.Sleep takes 0.6–1.1 ms), far too coarse for that. So while the
+// condition may soon hold, the monitor polls with runtime.Gosched, which
+// costs only a P that is idle anyway (when all Ps are busy a yielding
+// goroutine runs rarely). It spins only while a P is idle and for at most
+// spinFor after the last sign of trouble; otherwise it polls every pollTick.
+// metrics.Read of the two values costs ~120 ns (measured, with 2,000
+// goroutines; it takes the scheduler lock), and the monitor reads it at most
+// every readEvery.
+const (
+	stuckWindow = 20 * time.Microsecond
+	spinFor     = time.Millisecond
+	readEvery   = 5 * time.Microsecond
+	pollTick    = time.Millisecond
+)
+
+type monitor struct {
+	parked  atomic.Bool
+	wake    chan struct{} // buffer 1: one token per successful unpark CAS
+	samples []metrics.Sample
+	procs   int
+	// Set by shouldGrow for the monitor loop.
+	idleP bool
+}
+
+func (m *monitor) init() {
+	m.wake = make(chan struct{}, 1)
+	m.samples = []metrics.Sample{
+		{Name: "/sched/goroutines/running:goroutines"},
+		{Name: "/sched/goroutines/runnable:goroutines"},
+	}
+}
+
+// wakeUp wakes the parked monitor; whoever wins the CAS sends the token.
+func (m *monitor) wakeUp() {
+	if m.parked.CompareAndSwap(true, false) {
+		m.wake <- struct{}{}
+	}
+}
+
+func (s *state) monitorLoop() {
+	defer s.dropLive()
+	m := &s.mon
+	stuckSince := int64(-1) // when the growth condition began to hold
+	lastSign := now()       // last time a P was seen idle with work queued
+	lastRead := int64(0)
+	grow := false
+	for {
+		n := s.count()
+		if n == 0 {
+			if s.closed() {
+				return
+			}
+			s.monitorPark()
+			stuckSince, lastSign = -1, now()
+			continue
+		}
+		if s.nidle.Load() > 0 && s.spinning.Load() == 0 {
+			s.wakeOne() // safety net; notify normally does this
+		}
+		t := now()
+		if t-lastRead >= int64(readEvery) {
+			lastRead = t
+			grow = s.shouldGrow()
+			if m.idleP {
+				lastSign = t
+			}
+		}
+		if grow {
+			if stuckSince < 0 {
+				stuckSince = t
+			} else if t-stuckSince >= int64(stuckWindow) {
+				s.spawnExtras(int(min(int64(s.workers.Load()), n)))
+				stuckSince, grow = -1, false
+				lastRead = t // let the new workers start before judging again
+			}
+		} else {
+			stuckSince = -1
+		}
+		if t-lastSign < int64(spinFor) {
+			runtime.Gosched()
+		} else {
+			time.Sleep(pollTick)
+		}
+	}
+}
+
+// monitorPark parks the monitor until a task is pushed or Stop begins.
+func (s *state) monitorPark() {
+	m := &s.mon
+	m.parked.Store(true)
+	// Re-check after publishing parked (Dekker with submit: it pushes, then
+	// loads parked).
+	if s.count() > 0 || s.closed() {
+		if !m.parked.CompareAndSwap(true, false) {
+			<-m.wake // a submitter won the CAS: take its token
+		}
+		return
+	}
+	select {
+	case <-m.wake:
+	case <-s.quit:
+		if !m.parked.CompareAndSwap(true, false) {
+			<-m.wake
+		}
+	}
+}
+
+// shouldGrow reports whether workers appear blocked while a P is idle (see
+// the comment at the top of this file). It sets m.idleP.
+func (s *state) shouldGrow() bool {
+	m := &s.mon
+	m.idleP = false
+	nw := s.workers.Load()
+	if int(nw) >= s.cfg.maxWorkers {
+		return false
+	}
+	free := s.nidle.Load() + s.spinning.Load()
+	if free > 0 {
+		return false
+	}
+	metrics.Read(m.samples)
+	running := int64(m.samples[0].Value.Uint64())
+	runnable := int64(m.samples[1].Value.Uint64())
+	busy := running + runnable - 1 // minus the monitor, which is running
+	if int(busy) >= runtime.GOMAXPROCS(0) {
+		return false
+	}
+	m.idleP = true
+	blocked := int64(nw) - busy
+	if d := int64(s.blocked.Load()); d > blocked {
+		blocked = d
+	}
+	return blocked > 0
+}
+
+// spawnExtras starts up to n extra workers, within WithMaxWorkers, and
+// returns how many it started.
+func (s *state) spawnExtras(n int) int {
+	for i := 0; i < n; i++ {
+		for {
+			nw := s.workers.Load()
+			if int(nw) >= s.cfg.maxWorkers {
+				return i
+			}
+			if s.workers.CompareAndSwap(nw, nw+1) {
+				break
+			}
+		}
+		if !s.addLive() {
+			s.workers.Add(-1)
+			return i
+		}
+		s.extras.Add(1)
+		go newWorker(s, -1, true).loop()
+	}
+	return n
+}

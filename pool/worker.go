@@ -1,0 +1,290 @@
+package pool
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"sync/atomic"
+	"time"
+
+	"github.com/echo-scheduler/echo/deque"
+)
+
+// worker is one worker of a pool. Base workers own a deque Local and never
+// retire; extra workers (added while tasks block, see monitor.go) are
+// thieves without deques, so adding thousands of them costs no victim-list
+// growth, and they retire after the idle timeout.
+type worker struct {
+	s     *state
+	id    int
+	extra bool
+
+	// local is the worker's queue handle: its deques (base workers) and its
+	// random generator and fair-pick counter. It is an owner object: every
+	// call on it is made while holding owner.
+	local *deque.Local[task]
+
+	// owner is a try-lock making "one owner at a time, ordered by
+	// happens-before" (deque.Deque's rule) hold by construction. The worker
+	// holds it while it takes its next task; a submitter whose ctx names
+	// this worker holds it while it pushes (submit in pool.go). It is taken
+	// by CompareAndSwap(false, true) and released by Store(false): the
+	// release store is sequentially consistent and the next successful CAS
+	// reads it, so each owner call happens-before the next one. A submitter
+	// whose CAS fails does not wait: it pushes to the injector instead, so a
+	// task's ctx that leaked to another goroutine can never corrupt the
+	// deque or stall the worker. The worker itself waits (yielding) for a
+	// submitter's push to finish, which takes nanoseconds.
+	owner atomic.Bool
+
+	wake    chan struct{} // a waker's token (buffer 1): "you are spinning now"
+	idleIdx int           // index in state.idle while parked, else -1; under idleMu
+
+	// Worker-goroutine-only state.
+	spinning bool // woken to search: counted in state.spinning
+	timer    *time.Timer
+
+	stats *workerStats // the worker's own (base) or the shared extra stats
+}
+
+func newWorker(s *state, id int, extra bool) *worker {
+	w := &worker{s: s, id: id, extra: extra, wake: make(chan struct{}, 1), idleIdx: -1}
+	if extra {
+		w.local = s.q.NewThief()
+		w.stats = s.extraSt
+	} else {
+		w.local = s.q.AddLocal()
+		w.stats = new(workerStats)
+	}
+	return w
+}
+
+// loop is a worker goroutine: run tasks, park when there are none, exit
+// when the pool is stopped and drained (or, for an extra, after the idle
+// timeout).
+func (w *worker) loop() {
+	s := w.s
+	if s.cfg.name != "" {
+		pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("pool", s.cfg.name)))
+	}
+	if s.cfg.pin && !w.extra {
+		pin(w.id)
+	}
+	for {
+		t, stolen, ok := w.next()
+		if ok {
+			s.started()
+			if w.spinning {
+				w.stopSpinning()
+				// We were the searcher and found work; more may wait that a
+				// submitter did not wake anyone for (it saw us spinning).
+				if s.spinning.Load() == 0 && s.q.Len() > 0 {
+					s.wakeOne()
+				}
+			}
+			if stolen {
+				w.stats.stolen.Add(1)
+			}
+			if !w.run(t) {
+				return // runtime.Goexit: a replacement goroutine took over w
+			}
+			continue
+		}
+		if w.spinning {
+			// Stop searching before parking; park re-checks the queue after
+			// registering, which covers work pushed by a submitter that saw
+			// us spinning and did not wake anyone.
+			w.stopSpinning()
+		}
+		if s.closed() && s.count() == 0 {
+			w.exit()
+			return
+		}
+		if !w.park() {
+			w.exit()
+			return
+		}
+	}
+}
+
+func (w *worker) stopSpinning() {
+	w.spinning = false
+	w.s.spinning.Add(-1)
+}
+
+// next takes the worker's next task, holding the owner flag.
+func (w *worker) next() (task, bool, bool) {
+	for !w.owner.CompareAndSwap(false, true) {
+		runtime.Gosched() // a submitter is pushing onto our deque: nanoseconds
+	}
+	t, stolen, ok := w.local.Next()
+	w.owner.Store(false)
+	return t, stolen, ok
+}
+
+// exit accounts for a worker goroutine that returns for good.
+func (w *worker) exit() {
+	s := w.s
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	s.workers.Add(-1)
+	if w.extra {
+		s.extras.Add(-1)
+	}
+	s.dropLive()
+}
+
+// park waits for a wake-up. It returns false when an extra worker should
+// retire (idle timeout) and true when the worker should look for work again.
+func (w *worker) park() bool {
+	s := w.s
+	s.idleMu.Lock()
+	w.idleIdx = len(s.idle)
+	s.idle = append(s.idle, w)
+	s.nidle.Store(int32(len(s.idle)))
+	s.idleMu.Unlock()
+	// Re-check after registering (Dekker with submit: a submitter increments
+	// the lane count, then loads nidle; we stored nidle, then load the
+	// counts; sequential consistency means one of us sees the other).
+	if s.q.Len() > 0 || s.closed() {
+		w.unpark()
+		return true
+	}
+	var timeout <-chan time.Time
+	if w.extra {
+		if w.timer == nil {
+			w.timer = time.NewTimer(s.cfg.idleTimeout)
+		} else {
+			w.timer.Reset(s.cfg.idleTimeout)
+		}
+		timeout = w.timer.C
+	}
+	select {
+	case <-w.wake:
+		w.spinning = true // the waker counted us in s.spinning
+		return true
+	case <-s.quit:
+		w.unpark()
+		return true
+	case <-timeout:
+		if w.unpark() {
+			return false // idle for the whole timeout: retire
+		}
+		return true
+	}
+}
+
+// unpark removes w from the idle stack after it woke up on its own. If a
+// waker popped it first, it takes the waker's token (sent right after the
+// pop) and becomes a spinner, as if woken. It reports whether w removed
+// itself.
+func (w *worker) unpark() bool {
+	s := w.s
+	s.idleMu.Lock()
+	if i := w.idleIdx; i >= 0 {
+		last := len(s.idle) - 1
+		s.idle[i] = s.idle[last]
+		s.idle[i].idleIdx = i
+		s.idle[last] = nil
+		s.idle = s.idle[:last]
+		w.idleIdx = -1
+		s.nidle.Store(int32(len(s.idle)))
+		s.idleMu.Unlock()
+		return true
+	}
+	s.idleMu.Unlock()
+	<-w.wake
+	w.spinning = true
+	return false
+}
+
+// notify is called after a task was pushed: make sure someone will run it.
+func (s *state) notify() {
+	if s.spinning.Load() == 0 && s.nidle.Load() > 0 {
+		s.wakeOne()
+	}
+	if s.mon.parked.Load() {
+		s.mon.wakeUp()
+	}
+}
+
+// wakeOne wakes one parked worker, unless a worker is already searching
+// (the Go runtime's spinning rule: one searcher at a time avoids a
+// thundering herd; a searcher that finds work wakes the next one).
+func (s *state) wakeOne() bool {
+	if !s.spinning.CompareAndSwap(0, 1) {
+		return false
+	}
+	if !s.wakeParked() {
+		s.spinning.Add(-1)
+		return false
+	}
+	return true
+}
+
+// wakeParked pops a parked worker and hands it a token; the caller has
+// already counted it in s.spinning. It reports false if none was parked.
+func (s *state) wakeParked() bool {
+	s.idleMu.Lock()
+	n := len(s.idle)
+	if n == 0 {
+		s.idleMu.Unlock()
+		return false
+	}
+	w := s.idle[n-1] // the most recently parked: warm cache; the oldest retire
+	s.idle[n-1] = nil
+	s.idle = s.idle[:n-1]
+	w.idleIdx = -1
+	s.nidle.Store(int32(n - 1))
+	s.idleMu.Unlock()
+	// Never blocks: one token per pop, and w was on the stack, so its
+	// previous token (if any) was consumed before it parked.
+	w.wake <- struct{}{}
+	return true
+}
+
+// run runs one task and reports whether the worker goroutine goes on; it
+// reports false only after runtime.Goexit, when a replacement goroutine has
+// taken over the worker.
+func (w *worker) run(t task) (goOn bool) {
+	start := now()
+	st := w.stats
+	st.record(t.prio, start-t.enq)
+	returned := false
+	defer func() {
+		st.completed.Add(1)
+		if returned {
+			return
+		}
+		if v := recover(); v != nil {
+			w.s.panicked(v, debug.Stack())
+			goOn = true // recovered: the worker survives
+			return
+		}
+		// recover returns nil only during runtime.Goexit (panic(nil) is a
+		// *runtime.PanicNilError since Go 1.21). Goexit cannot be stopped:
+		// replace this goroutine so the worker count stays the same.
+		// The pool's live count is unchanged: the goroutine is replaced.
+		w.s.goexits.Add(1)
+		go w.loop()
+	}()
+	if t.fn != nil {
+		t.fn()
+	} else {
+		t.cfn(&taskCtx{Context: t.ctx, w: w})
+	}
+	returned = true
+	return true
+}
+
+func (s *state) panicked(v any, stack []byte) {
+	s.panics.Add(1)
+	if h := s.cfg.panicHandler; h != nil {
+		h(v, stack)
+		return
+	}
+	slog.Error("pool: task panicked", "pool", s.cfg.name, "panic", v, "stack", string(stack))
+}
