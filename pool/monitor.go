@@ -149,7 +149,7 @@ func (s *state) shouldGrow() bool {
 	m := &s.mon
 	m.idleP = false
 	nw := s.workers.Load()
-	if int(nw) >= s.cfg.maxWorkers {
+	if int(nw) >= s.cfg.maxWorkers || s.cfg.noGrowth {
 		return false
 	}
 	free := s.nidle.Load() + s.spinning.Load()
