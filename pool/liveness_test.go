@@ -137,4 +137,3 @@ func TestBlockOutsideWorkerJustRuns(t *testing.T) {
 		t.Fatal("Block did not run fn")
 	}
 }
-
