@@ -76,6 +76,9 @@ func (w *worker) loop() {
 		t, stolen, ok := w.next()
 		if ok {
 			s.started()
+			if s.mon.parked.Load() && s.count() > 0 {
+				s.mon.wakeUp() // tasks still wait: the monitor watches for blocking
+			}
 			if w.spinning {
 				w.stopSpinning()
 				// We were the searcher and found work; more may wait that a
@@ -202,11 +205,19 @@ func (w *worker) unpark() bool {
 }
 
 // notify is called after a task was pushed: make sure someone will run it.
+//
+// It wakes a parked worker unless one is already searching. It wakes the
+// liveness monitor only when no worker is free (all are in tasks, which may
+// be blocked); otherwise the worker that takes the task wakes the monitor if
+// more tasks remain queued (see loop). So the monitor runs whenever tasks
+// stay queued, yet waking an idle pool costs one goroutine wake-up, not two.
 func (s *state) notify() {
 	if s.spinning.Load() == 0 && s.nidle.Load() > 0 {
-		s.wakeOne()
+		if s.wakeOne() {
+			return
+		}
 	}
-	if s.mon.parked.Load() {
+	if s.spinning.Load() == 0 && s.mon.parked.Load() {
 		s.mon.wakeUp()
 	}
 }
