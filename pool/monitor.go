@@ -19,7 +19,8 @@ import (
 // is pushed), so an idle pool has no ticking goroutine. While tasks are
 // queued it decides that workers are blocked when all of these hold:
 //
-//   - no worker is parked or searching (otherwise someone will take the work);
+//   - more tasks are queued than workers are parked or searching (those
+//     will take queued tasks);
 //   - some P is idle: the running and runnable goroutines of the process
 //     (runtime/metrics /sched/goroutines/running and .../runnable), minus
 //     the monitor itself, are fewer than GOMAXPROCS;
@@ -46,6 +47,7 @@ import (
 // every readEvery.
 const (
 	stuckWindow = 20 * time.Microsecond
+	growHold    = 200 * time.Microsecond
 	spinFor     = time.Millisecond
 	readEvery   = 5 * time.Microsecond
 	pollTick    = time.Millisecond
@@ -54,10 +56,8 @@ const (
 type monitor struct {
 	parked  atomic.Bool
 	wake    chan struct{} // buffer 1: one token per successful unpark CAS
-	samples []metrics.Sample
-	procs   int
-	// Set by shouldGrow for the monitor loop.
-	idleP bool
+	samples  []metrics.Sample
+	runnable int64 // at the last read; monitor goroutine only
 }
 
 func (m *monitor) init() {
@@ -77,11 +77,10 @@ func (m *monitor) wakeUp() {
 
 func (s *state) monitorLoop() {
 	defer s.dropLive()
-	m := &s.mon
 	stuckSince := int64(-1) // when the growth condition began to hold
-	lastSign := now()       // last time a P was seen idle with work queued
+	lastSign := now()       // last time workers looked blocked with work queued
+	lastGrow := int64(-1 << 62)
 	lastRead := int64(0)
-	grow := false
 	for {
 		n := s.count()
 		if n == 0 {
@@ -98,26 +97,37 @@ func (s *state) monitorLoop() {
 		t := now()
 		if t-lastRead >= int64(readEvery) {
 			lastRead = t
-			grow = s.shouldGrow()
-			if m.idleP {
+			if s.shouldGrow() {
 				lastSign = t
+				if stuckSince < 0 {
+					stuckSince = t
+				}
+				// The first growth of an episode waits until the condition
+				// has held for stuckWindow, which filters out short blocks
+				// (a contended lock). Within growHold of a growth, the new
+				// workers blocking too is evidence enough: grow at once.
+				if t-stuckSince >= int64(stuckWindow) || t-lastGrow < int64(growHold) {
+					free := int64(s.nidle.Load() + s.spinning.Load())
+					s.spawnExtras(int(min(int64(s.workers.Load()), n-free)))
+					lastGrow, stuckSince = t, -1
+				}
+			} else {
+				stuckSince = -1
 			}
 		}
-		if grow {
-			if stuckSince < 0 {
-				stuckSince = t
-			} else if t-stuckSince >= int64(stuckWindow) {
-				s.spawnExtras(int(min(int64(s.workers.Load()), n)))
-				stuckSince, grow = -1, false
-				lastRead = t // let the new workers start before judging again
+		switch {
+		case t-lastSign >= int64(spinFor):
+			time.Sleep(pollTick) // nothing looked blocked for a while: poll slowly
+		case s.mon.runnable > 0:
+			runtime.Gosched() // others want a CPU: let them run first
+		default:
+			// Wait readEvery on an otherwise idle P without yielding. A
+			// yield loop would be worse: it puts the monitor on the global
+			// run queue each time, which keeps another P spinning in the
+			// scheduler, and the metrics count spinning Ps as running, so
+			// the monitor would hide the idle P it is looking for.
+			for end := t + int64(readEvery); now() < end && s.count() > 0; {
 			}
-		} else {
-			stuckSince = -1
-		}
-		if t-lastSign < int64(spinFor) {
-			runtime.Gosched()
-		} else {
-			time.Sleep(pollTick)
 		}
 	}
 }
@@ -144,27 +154,31 @@ func (s *state) monitorPark() {
 }
 
 // shouldGrow reports whether workers appear blocked while a P is idle (see
-// the comment at the top of this file). It sets m.idleP.
+// the comment at the top of this file).
 func (s *state) shouldGrow() bool {
 	m := &s.mon
-	m.idleP = false
+	m.runnable = 0
 	nw := s.workers.Load()
 	if int(nw) >= s.cfg.maxWorkers || s.cfg.noGrowth {
 		return false
 	}
+	// Parked and searching workers will take queued tasks; only a backlog
+	// beyond them can need more workers. (Requiring no free worker at all
+	// would stall growth during an I/O fan-out, where some extras are always
+	// between two tasks.)
 	free := s.nidle.Load() + s.spinning.Load()
-	if free > 0 {
+	if int64(free) >= s.count() {
 		return false
 	}
 	metrics.Read(m.samples)
 	running := int64(m.samples[0].Value.Uint64())
 	runnable := int64(m.samples[1].Value.Uint64())
+	m.runnable = runnable
 	busy := running + runnable - 1 // minus the monitor, which is running
 	if int(busy) >= runtime.GOMAXPROCS(0) {
 		return false
 	}
-	m.idleP = true
-	blocked := int64(nw) - busy
+	blocked := int64(nw-free) - busy
 	if d := int64(s.blocked.Load()); d > blocked {
 		blocked = d
 	}
