@@ -54,8 +54,8 @@ const (
 )
 
 type monitor struct {
-	parked  atomic.Bool
-	wake    chan struct{} // buffer 1: one token per successful unpark CAS
+	parked   atomic.Bool
+	wake     chan struct{} // buffer 1: one token per successful unpark CAS
 	samples  []metrics.Sample
 	runnable int64 // at the last read; monitor goroutine only
 }
