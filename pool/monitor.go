@@ -15,40 +15,49 @@ import (
 // adds extra workers.
 //
 // It is one goroutine that runs only while tasks are queued: it parks on a
-// channel when the queue is empty (notify in worker.go wakes it when a task
-// is pushed), so an idle pool has no ticking goroutine. While tasks are
-// queued it decides that workers are blocked when all of these hold:
+// channel when the queue is empty and is woken by a push that finds no free
+// worker, or by a worker that starts a task while more remain queued (see
+// notify and loop in worker.go). An idle pool has no ticking goroutine.
+// While tasks are queued it decides that workers are blocked when all of
+// these hold:
 //
 //   - more tasks are queued than workers are parked or searching (those
 //     will take queued tasks);
-//   - some P is idle: the running and runnable goroutines of the process
-//     (runtime/metrics /sched/goroutines/running and .../runnable), minus
-//     the monitor itself, are fewer than GOMAXPROCS;
-//   - at least one worker that is inside a task is neither running nor
-//     runnable: workers in tasks exceed the busy goroutines (or a task
+//   - some P is idle: the Ps running (runtime/metrics
+//     /sched/goroutines/running counts Ps in state running) minus the
+//     monitor's own, plus the runnable goroutines, are fewer than GOMAXPROCS;
+//   - some worker inside a task is neither running nor runnable: the workers
+//     in tasks outnumber the busy Ps and runnable goroutines (or a task
 //     declared it with Block).
 //
-// The last condition is what keeps CPU-bound backlogs from triggering
-// growth even on a machine with more CPUs than workers (WithWorkers(2) on
-// 64 cores stays at 2 workers), and the second keeps growth off while CPUs
-// are saturated. When the condition has held for stuckWindow, the monitor
-// doubles the number of workers (bounded by the queued tasks and
-// WithMaxWorkers), and keeps doubling while it holds: 2,000 tasks that sleep
-// 1 ms get ~2,000 workers after about 10 rounds, a fraction of a millisecond.
+// The last condition keeps CPU-bound backlogs from triggering growth even on
+// a machine with more CPUs than workers (WithWorkers(2) on 64 cores stays at
+// 2 workers); the second keeps growth off while CPUs are saturated. When the
+// condition has held for stuckWindow (which filters out short blocks such as
+// a contended lock), the monitor doubles the number of workers, bounded by
+// the queued tasks beyond the free workers and by WithMaxWorkers. Within
+// growHold of a growth it doubles again as soon as the condition holds: the
+// new workers blocking too is evidence enough. 2,000 tasks that sleep 1 ms
+// get ~2,000 workers after 10 doublings.
 //
-// Timers on Linux fire with ~1 ms granularity here (measured: a 10 µs
-// time.Sleep takes 0.6–1.1 ms), far too coarse for that. So while the
-// condition may soon hold, the monitor polls with runtime.Gosched, which
-// costs only a P that is idle anyway (when all Ps are busy a yielding
-// goroutine runs rarely). It spins only while a P is idle and for at most
-// spinFor after the last sign of trouble; otherwise it polls every pollTick.
+// Timers fire with ~1 ms granularity here (measured: a 10 µs time.Sleep takes
+// 0.6–1.1 ms), far too coarse for that, and a runtime.Gosched loop is worse:
+// it puts the monitor on the global run queue at each yield, which keeps
+// another P spinning in the scheduler, and spinning Ps count as running, so
+// the monitor would hide the very idle P it looks for (measured: growth
+// stalled until the submit loop ended). So the monitor waits readEvery by
+// spinning on the clock while no goroutine is runnable, yields while some
+// are, and does either only for spinFor after workers last looked blocked
+// (or wakeSpin after the monitor woke up); otherwise it sleeps pollTick
+// between checks. So the monitor costs a CPU
+// only while tasks are queued, workers look blocked and a P is idle anyway.
 // metrics.Read of the two values costs ~120 ns (measured, with 2,000
-// goroutines; it takes the scheduler lock), and the monitor reads it at most
-// every readEvery.
+// goroutines; it takes the scheduler lock).
 const (
 	stuckWindow = 20 * time.Microsecond
 	growHold    = 200 * time.Microsecond
 	spinFor     = time.Millisecond
+	wakeSpin    = 100 * time.Microsecond
 	readEvery   = 5 * time.Microsecond
 	pollTick    = time.Millisecond
 )
@@ -78,7 +87,7 @@ func (m *monitor) wakeUp() {
 func (s *state) monitorLoop() {
 	defer s.dropLive()
 	stuckSince := int64(-1) // when the growth condition began to hold
-	lastSign := now()       // last time workers looked blocked with work queued
+	lastSign := int64(0)    // last time workers looked blocked with work queued
 	lastGrow := int64(-1 << 62)
 	lastRead := int64(0)
 	for {
@@ -88,7 +97,9 @@ func (s *state) monitorLoop() {
 				return
 			}
 			s.monitorPark()
-			stuckSince, lastSign = -1, now()
+			// Watch closely for a short while after waking: the workers
+			// that took the first tasks may be about to block.
+			stuckSince, lastSign = -1, now()-int64(spinFor-wakeSpin)
 			continue
 		}
 		if s.nidle.Load() > 0 && s.spinning.Load() == 0 {
