@@ -1,9 +1,11 @@
 package deque
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // item is a test value: an id and a priority.
@@ -234,6 +236,18 @@ func TestStealingQueueExactlyOnce(t *testing.T) {
 				for j := 0; j < 3; j++ {
 					if id := nextID(); id >= 0 {
 						l.Push(item{id, Priority((id + i) % 3)})
+					}
+				}
+				if i == 0 && round == 0 {
+					// Make sure stealing happens: owner 0 takes nothing until
+					// someone has stolen (its values can only go that way).
+					deadline := time.Now().Add(10 * time.Second)
+					for stolen.Load() == 0 {
+						if time.Now().After(deadline) {
+							t.Error("no value was stolen from an owner that stopped taking")
+							break
+						}
+						runtime.Gosched()
 					}
 				}
 				for j := 0; j < 2; j++ {
