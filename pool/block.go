@@ -39,5 +39,5 @@ func (s *state) lend() {
 	if s.nidle.Load() > 0 && s.wakeOne() {
 		return
 	}
-	s.spawnExtras(1)
+	s.spawnExtras(1, false)
 }

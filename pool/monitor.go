@@ -67,10 +67,17 @@ type monitor struct {
 	wake     chan struct{} // buffer 1: one token per successful unpark CAS
 	samples  []metrics.Sample
 	runnable int64 // at the last read; monitor goroutine only
+
+	// Growth hand-shake (see grow): workers of the last batch not yet
+	// started, and the signal of the last one (buffer 1).
+	starting atomic.Int32
+	started  chan struct{}
+	timer    *time.Timer // monitor goroutine only
 }
 
 func (m *monitor) init() {
 	m.wake = make(chan struct{}, 1)
+	m.started = make(chan struct{}, 1)
 	m.samples = []metrics.Sample{
 		{Name: "/sched/goroutines/running:goroutines"},
 		{Name: "/sched/goroutines/runnable:goroutines"},
@@ -119,8 +126,10 @@ func (s *state) monitorLoop() {
 				// workers blocking too is evidence enough: grow at once.
 				if t-stuckSince >= int64(stuckWindow) || t-lastGrow < int64(growHold) {
 					free := int64(s.nidle.Load() + s.spinning.Load())
-					s.spawnExtras(int(min(int64(s.workers.Load()), n-free)))
-					lastGrow, stuckSince = t, -1
+					s.grow(int(min(int64(s.workers.Load()), n-free)))
+					t = now()
+					lastGrow, stuckSince, lastSign = t, -1, t
+					continue // judge again at once, with the new workers running
 				}
 			} else {
 				stuckSince = -1
@@ -196,25 +205,67 @@ func (s *state) shouldGrow() bool {
 	return blocked > 0
 }
 
-// spawnExtras starts up to n extra workers, within WithMaxWorkers, and
-// returns how many it started.
-func (s *state) spawnExtras(n int) int {
-	for i := 0; i < n; i++ {
-		for {
-			nw := s.workers.Load()
-			if int(nw) >= s.cfg.maxWorkers {
-				return i
-			}
-			if s.workers.CompareAndSwap(nw, nw+1) {
-				break
-			}
-		}
-		if !s.addLive() {
-			s.workers.Add(-1)
-			return i
-		}
-		s.extras.Add(1)
-		go newWorker(s, -1, true).loop()
+// grow starts up to n extra workers and waits, without using a CPU, until
+// they have all started (or pollTick passed, or Stop began): on a busy
+// machine the new workers need the CPU more than the monitor does, and
+// judging again before they ran would see them runnable, not blocked.
+func (s *state) grow(n int) {
+	m := &s.mon
+	select {
+	case <-m.started: // a stale token from a batch we stopped waiting for
+	default:
 	}
-	return n
+	m.starting.Store(int32(n))
+	k := s.spawnExtras(n, true)
+	if k == 0 {
+		return
+	}
+	if k < n && m.starting.Add(int32(k-n)) == 0 {
+		return // fewer spawned than announced, and all have started
+	}
+	if m.timer == nil {
+		m.timer = time.NewTimer(pollTick)
+	} else {
+		m.timer.Reset(pollTick)
+	}
+	select {
+	case <-m.started:
+	case <-m.timer.C:
+	case <-s.quit:
+	}
+	m.timer.Stop()
+}
+
+// spawnExtras starts up to n extra workers, within WithMaxWorkers, and
+// returns how many it started. It reserves them all with one CAS, so a
+// growth step of a thousand workers costs a thousand go statements, not a
+// thousand rounds of accounting.
+// With announce, each new worker counts itself down in mon.starting as it
+// starts, and the last one signals mon.started.
+func (s *state) spawnExtras(n int, announce bool) int {
+	if n <= 0 {
+		return 0
+	}
+	var k int32
+	for {
+		nw := s.workers.Load()
+		k = min(int32(n), int32(s.cfg.maxWorkers)-nw)
+		if k <= 0 {
+			return 0
+		}
+		if s.workers.CompareAndSwap(nw, nw+k) {
+			break
+		}
+	}
+	if !s.addLive(int(k)) {
+		s.workers.Add(-k)
+		return 0
+	}
+	s.extras.Add(k)
+	for range k {
+		w := newWorker(s, -1, true)
+		w.announce = announce
+		go w.loop()
+	}
+	return int(k)
 }

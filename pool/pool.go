@@ -69,8 +69,9 @@ type state struct {
 	base     []*worker     // base workers, fixed at New
 	workers  atomic.Int32  // workers running (base + extra)
 	extras   atomic.Int32  // extra workers running
+	extraSeq atomic.Uint32 // numbers extra workers, to pick their stats shard
 	blocked  atomic.Int32  // tasks inside Block
-	extraSt  *workerStats  // shared stats of all extra workers
+	extraSt  []workerStats // stats of extra workers, sharded to spread contention
 	panics   atomic.Uint64 // tasks that panicked
 	goexits  atomic.Uint64 // tasks that called runtime.Goexit
 	mon      monitor
@@ -98,6 +99,11 @@ type state struct {
 
 const closedBit = 1 << 62
 
+// extraShards is the number of stats blocks extra workers share: extras come
+// and go by the thousand, so they do not get a block each, and one shared
+// block would be a contended cache line on every task start.
+const extraShards = 16
+
 // New starts a pool configured by opts and returns its handle. Its base
 // workers are parked until work arrives. Call [Pool.Stop] when done with it.
 func New(opts ...Option) *Pool {
@@ -115,7 +121,7 @@ func New(opts ...Option) *Pool {
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		spaceCh: make(chan struct{}),
-		extraSt: new(workerStats),
+		extraSt: make([]workerStats, extraShards),
 	}
 	s.mon.init()
 	s.idle = make([]*worker, 0, cfg.workers)
@@ -327,14 +333,14 @@ func (s *state) beginStop() {
 	})
 }
 
-// addLive counts one more goroutine of the pool, unless all have exited.
-func (s *state) addLive() bool {
+// addLive counts n more goroutines of the pool, unless all have exited.
+func (s *state) addLive(n int) bool {
 	s.lifeMu.Lock()
 	defer s.lifeMu.Unlock()
 	if s.gone {
 		return false
 	}
-	s.live++
+	s.live += n
 	return true
 }
 

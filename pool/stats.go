@@ -69,7 +69,9 @@ func (p *Pool) Stats() Stats {
 	for _, w := range s.base {
 		add(w.stats)
 	}
-	add(s.extraSt)
+	for i := range s.extraSt {
+		add(&s.extraSt[i])
+	}
 	for i := range lanes {
 		st.Wait[i] = lanes[i].summary()
 		st.Submitted += st.Wait[i].Count

@@ -44,6 +44,7 @@ type worker struct {
 
 	// Worker-goroutine-only state.
 	spinning bool // woken to search: counted in state.spinning
+	announce bool // started by the monitor's grow: count down mon.starting
 	timer    *time.Timer
 
 	stats *workerStats // the worker's own (base) or the shared extra stats
@@ -53,7 +54,7 @@ func newWorker(s *state, id int, extra bool) *worker {
 	w := &worker{s: s, id: id, extra: extra, wake: make(chan struct{}, 1), idleIdx: -1}
 	if extra {
 		w.local = s.q.NewThief()
-		w.stats = s.extraSt
+		w.stats = &s.extraSt[s.extraSeq.Add(1)%extraShards]
 	} else {
 		w.local = s.q.AddLocal()
 		w.stats = new(workerStats)
@@ -71,6 +72,15 @@ func (w *worker) loop() {
 	}
 	if s.cfg.pin && !w.extra {
 		pin(w.id)
+	}
+	if w.announce {
+		w.announce = false
+		if s.mon.starting.Add(-1) == 0 {
+			select {
+			case s.mon.started <- struct{}{}:
+			default:
+			}
+		}
 	}
 	for {
 		t, stolen, ok := w.next()
