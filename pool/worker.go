@@ -86,16 +86,14 @@ func (w *worker) loop() {
 		t, stolen, ok := w.next()
 		if ok {
 			s.started()
-			if s.mon.parked.Load() && s.count() > 0 {
-				s.mon.wakeUp() // tasks still wait: the monitor watches for blocking
-			}
 			if w.spinning {
 				w.stopSpinning()
-				// We were the searcher and found work; more may wait that a
-				// submitter did not wake anyone for (it saw us spinning).
-				if s.spinning.Load() == 0 && s.q.Len() > 0 {
-					s.wakeOne()
-				}
+			}
+			if s.q.Len() > 0 {
+				// More tasks wait. Submitters that saw a worker searching
+				// woke nobody; and if every worker is now in a task, the
+				// monitor must watch for blocking. notify does either.
+				s.notify()
 			}
 			if stolen {
 				w.stats.stolen.Add(1)
@@ -162,8 +160,15 @@ func (w *worker) park() bool {
 	// Re-check after registering (Dekker with submit: a submitter increments
 	// the lane count, then loads nidle; we stored nidle, then load the
 	// counts; sequential consistency means one of us sees the other).
-	if s.q.Len() > 0 || s.closed() {
+	if s.q.Len() > 0 {
 		w.unpark()
+		return true
+	}
+	if s.closed() {
+		// Stopping with tasks accepted but not yet visible (a submitter
+		// between acquire and push): let it run, then look again.
+		w.unpark()
+		runtime.Gosched()
 		return true
 	}
 	var timeout <-chan time.Time
@@ -214,13 +219,15 @@ func (w *worker) unpark() bool {
 	return false
 }
 
-// notify is called after a task was pushed: make sure someone will run it.
+// notify is called after a task was pushed, and by a worker that started a
+// task while more wait: make sure someone will run them.
 //
 // It wakes a parked worker unless one is already searching. It wakes the
 // liveness monitor only when no worker is free (all are in tasks, which may
-// be blocked); otherwise the worker that takes the task wakes the monitor if
-// more tasks remain queued (see loop). So the monitor runs whenever tasks
-// stay queued, yet waking an idle pool costs one goroutine wake-up, not two.
+// be blocked); otherwise the worker that takes the task calls notify again
+// if more tasks remain queued (see loop). So the monitor runs whenever tasks
+// stay queued with every worker busy, yet waking an idle pool costs one
+// goroutine wake-up, not two.
 func (s *state) notify() {
 	if s.spinning.Load() == 0 && s.nidle.Load() > 0 {
 		if s.wakeOne() {
