@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -136,4 +137,61 @@ func TestBlockOutsideWorkerJustRuns(t *testing.T) {
 	if !ran {
 		t.Fatal("Block did not run fn")
 	}
+}
+
+// TestCPUBoundBacklogDoesNotGrow: a backlog of CPU-bound tasks on fewer
+// workers than CPUs adds no workers (the extra CPU is idle, but no worker
+// is blocked).
+func TestCPUBoundBacklogDoesNotGrow(t *testing.T) {
+	p := New(WithWorkers(1))
+	defer stop(t, p)
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		if err := p.Submit(bg, Normal, func() {
+			for start := time.Now(); time.Since(start) < time.Millisecond; {
+			}
+			wg.Done()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if st := p.Stats(); st.ExtraWorkers != 0 {
+		t.Fatalf("a CPU-bound backlog on 1 worker added %d extra workers", st.ExtraWorkers)
+	}
+}
+
+// TestGoexitOnExtraWorker: Goexit on an extra worker replaces it too.
+func TestGoexitOnExtraWorker(t *testing.T) {
+	p := New(WithWorkers(1), func(c *config) { c.noGrowth = true })
+	defer stop(t, p)
+	exited := make(chan struct{})
+	err := p.Go(bg, Normal, func(ctx context.Context) {
+		// Queue a task that calls Goexit, then Block: the lent (extra)
+		// worker runs it.
+		if err := p.Go(ctx, Normal, func(ctx context.Context) {
+			defer close(exited)
+			if w := workerOf(ctx); w == nil || !w.extra {
+				t.Error("the Goexit task did not run on an extra worker")
+			}
+			runtime.Goexit()
+		}); err != nil {
+			t.Error(err)
+		}
+		Block(ctx, func() { <-exited })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, exited, "the Goexit task on the extra worker")
+	waitFor(t, "Goexit counted", func() bool { return p.Stats().Goexits == 1 })
+	if st := p.Stats(); st.ExtraWorkers != 1 || st.Workers != 1 {
+		t.Fatalf("after Goexit on an extra: %d+%d workers, want 1+1", st.Workers, st.ExtraWorkers)
+	}
+	ran := make(chan struct{})
+	if err := p.Submit(bg, Normal, func() { close(ran) }); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, ran, "a task after Goexit")
 }
