@@ -36,11 +36,12 @@
 // # Idle workers
 //
 // A worker with nothing to do parks on its own channel; it is woken by the
-// submit that gives it work. At most one parked worker is woken at a time
-// while no worker is already searching (the Go runtime's spinning rule);
-// a searcher that finds work wakes the next one if more tasks wait. There is
-// no sleep-polling and no spinning beyond one re-check before parking: an
-// idle pool uses no CPU.
+// submit that gives it work. A parked worker is woken only while fewer
+// workers are searching for work than tasks are queued, and never more than
+// GOMAXPROCS searchers at once (the Go runtime's spinning rule); a searcher
+// that finds work wakes the next one if more tasks wait. There is no
+// sleep-polling and no spinning beyond one re-check before parking: an idle
+// pool uses no CPU.
 //
 // # Blocking tasks and extra workers
 //

@@ -61,10 +61,11 @@ type state struct {
 	// Parking (see worker.go): idle is the stack of parked workers, under
 	// idleMu; nidle mirrors len(idle) for lock-free checks; spinning counts
 	// workers woken to search for work that have not found any or parked.
-	idleMu   sync.Mutex
-	idle     []*worker
-	nidle    atomic.Int32
-	spinning atomic.Int32
+	idleMu      sync.Mutex
+	idle        []*worker
+	nidle       atomic.Int32
+	spinning    atomic.Int32
+	maxSpinning int32 // GOMAXPROCS at New
 
 	base     []*worker     // base workers, fixed at New
 	workers  atomic.Int32  // workers running (base + extra)
@@ -123,6 +124,7 @@ func New(opts ...Option) *Pool {
 		spaceCh: make(chan struct{}),
 		extraSt: make([]workerStats, extraShards),
 	}
+	s.maxSpinning = int32(max(1, runtime.GOMAXPROCS(0)))
 	s.mon.init()
 	s.idle = make([]*worker, 0, cfg.workers)
 	s.base = make([]*worker, cfg.workers)

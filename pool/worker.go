@@ -239,12 +239,21 @@ func (s *state) notify() {
 	}
 }
 
-// wakeOne wakes one parked worker, unless a worker is already searching
-// (the Go runtime's spinning rule: one searcher at a time avoids a
-// thundering herd; a searcher that finds work wakes the next one).
+// wakeOne wakes one parked worker, unless enough workers are already
+// searching: as many as tasks are queued, or GOMAXPROCS. This is the Go
+// runtime's spinning rule (a bounded number of searchers; a searcher that
+// finds work wakes the next one, see loop): a trickle of tasks wakes one
+// worker at a time, with no thundering herd, and a burst wakes workers a
+// few at a time, each newly busy worker waking the next.
 func (s *state) wakeOne() bool {
-	if !s.spinning.CompareAndSwap(0, 1) {
-		return false
+	for {
+		sp := s.spinning.Load()
+		if sp >= s.maxSpinning || (sp > 0 && int64(sp) >= s.count()) {
+			return false
+		}
+		if s.spinning.CompareAndSwap(sp, sp+1) {
+			break
+		}
 	}
 	if !s.wakeParked() {
 		s.spinning.Add(-1)
