@@ -165,7 +165,13 @@ func spin(d time.Duration) {
 // ~100 µs of CPU each; a High task is submitted every ~1 ms until the
 // backlog drains. Reports p50/p99 of High submit→start. "fifo" is the same
 // pool with the urgent tasks at Low too: what a FIFO pool gives.
+//
+// GOMAXPROCS is raised to workers+1 for the run so that the submitting
+// goroutine has a P of its own: with only 2 Ps, both held by workers that
+// never block, the Go scheduler runs it only when it preempts a worker
+// (every ~10 ms), and the benchmark would measure that instead.
 func BenchmarkPriorityLatency(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	for _, tc := range []struct {
 		name   string
 		urgent Priority
