@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/echo-scheduler/echo/deque"
 )
@@ -65,7 +66,9 @@ type state struct {
 	idle        []*worker
 	nidle       atomic.Int32
 	spinning    atomic.Int32
-	maxSpinning int32 // GOMAXPROCS at New
+	maxSpinning int32       // GOMAXPROCS at New
+	reaper      *time.Timer // retires idle extras (see reap); armed under idleMu
+	reaperArmed bool        // under idleMu
 
 	base     []*worker     // base workers, fixed at New
 	workers  atomic.Int32  // workers running (base + extra)
@@ -125,6 +128,8 @@ func New(opts ...Option) *Pool {
 		extraSt: make([]workerStats, extraShards),
 	}
 	s.maxSpinning = int32(max(1, runtime.GOMAXPROCS(0)))
+	s.reaper = time.AfterFunc(time.Hour, s.reap)
+	s.reaper.Stop()
 	s.mon.init()
 	s.idle = make([]*worker, 0, cfg.workers)
 	s.base = make([]*worker, cfg.workers)
@@ -352,6 +357,7 @@ func (s *state) dropLive() {
 	s.live--
 	if s.live == 0 {
 		s.gone = true
+		s.reaper.Stop()
 		close(s.done)
 	}
 	s.lifeMu.Unlock()

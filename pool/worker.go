@@ -39,13 +39,14 @@ type worker struct {
 	// submitter's push to finish, which takes nanoseconds.
 	owner atomic.Bool
 
-	wake    chan struct{} // a waker's token (buffer 1): "you are spinning now"
-	idleIdx int           // index in state.idle while parked, else -1; under idleMu
+	wake     chan struct{} // a waker's token (buffer 1): "you are spinning now"
+	idleIdx  int           // index in state.idle while parked, else -1; under idleMu
+	parkedAt int64         // when it parked (extras only); under idleMu
+	retire   bool          // set by reap before its token: "exit"; under idleMu
 
 	// Worker-goroutine-only state.
 	spinning bool // woken to search: counted in state.spinning
 	announce bool // started by the monitor's grow: count down mon.starting
-	timer    *time.Timer
 
 	stats *workerStats // the worker's own (base) or the shared extra stats
 }
@@ -138,9 +139,6 @@ func (w *worker) next() (task, bool, bool) {
 // exit accounts for a worker goroutine that returns for good.
 func (w *worker) exit() {
 	s := w.s
-	if w.timer != nil {
-		w.timer.Stop()
-	}
 	s.workers.Add(-1)
 	if w.extra {
 		s.extras.Add(-1)
@@ -156,6 +154,13 @@ func (w *worker) park() bool {
 	w.idleIdx = len(s.idle)
 	s.idle = append(s.idle, w)
 	s.nidle.Store(int32(len(s.idle)))
+	if w.extra {
+		w.parkedAt = now()
+		if !s.reaperArmed {
+			s.reaperArmed = true
+			s.reaper.Reset(s.cfg.idleTimeout)
+		}
+	}
 	s.idleMu.Unlock()
 	// Re-check after registering (Dekker with submit: a submitter increments
 	// the lane count, then loads nidle; we stored nidle, then load the
@@ -171,52 +176,92 @@ func (w *worker) park() bool {
 		runtime.Gosched()
 		return true
 	}
-	var timeout <-chan time.Time
-	if w.extra {
-		if w.timer == nil {
-			w.timer = time.NewTimer(s.cfg.idleTimeout)
-		} else {
-			w.timer.Reset(s.cfg.idleTimeout)
-		}
-		timeout = w.timer.C
-	}
 	select {
 	case <-w.wake:
-		w.spinning = true // the waker counted us in s.spinning
-		return true
+		return w.woken()
 	case <-s.quit:
 		w.unpark()
-		return true
-	case <-timeout:
-		if w.unpark() {
-			return false // idle for the whole timeout: retire
-		}
 		return true
 	}
 }
 
+// woken handles a token received while parked: from a waker (the worker
+// now searches, counted in s.spinning by the waker) or from reap (an extra
+// idle for the timeout: it retires). reap writes retire before sending the
+// token, so reading it after the receive is ordered (the channel gives
+// happens-before).
+func (w *worker) woken() bool {
+	if w.retire {
+		return false
+	}
+	w.spinning = true
+	return true
+}
+
 // unpark removes w from the idle stack after it woke up on its own. If a
 // waker popped it first, it takes the waker's token (sent right after the
-// pop) and becomes a spinner, as if woken. It reports whether w removed
-// itself.
+// pop) and becomes a spinner, as if woken (a retire token from reap is
+// ignored: the worker has just seen work or Stop, so it keeps going). It
+// reports whether w removed itself.
 func (w *worker) unpark() bool {
 	s := w.s
 	s.idleMu.Lock()
 	if i := w.idleIdx; i >= 0 {
-		last := len(s.idle) - 1
-		s.idle[i] = s.idle[last]
-		s.idle[i].idleIdx = i
-		s.idle[last] = nil
-		s.idle = s.idle[:last]
-		w.idleIdx = -1
-		s.nidle.Store(int32(len(s.idle)))
+		s.removeIdle(i)
 		s.idleMu.Unlock()
 		return true
 	}
 	s.idleMu.Unlock()
 	<-w.wake
-	w.spinning = true
+	if w.retire {
+		w.retire = false
+	} else {
+		w.spinning = true
+	}
 	return false
+}
+
+// removeIdle removes idle[i]. Under idleMu.
+func (s *state) removeIdle(i int) {
+	last := len(s.idle) - 1
+	w := s.idle[i]
+	s.idle[i] = s.idle[last]
+	s.idle[i].idleIdx = i
+	s.idle[last] = nil
+	s.idle = s.idle[:last]
+	w.idleIdx = -1
+	s.nidle.Store(int32(len(s.idle)))
+}
+
+// reap retires the extra workers parked for at least the idle timeout and
+// re-arms itself for the next one. It runs on the reaper timer: one timer
+// per pool, not one per parked extra, so parking an extra costs no timer.
+func (s *state) reap() {
+	s.idleMu.Lock()
+	defer s.idleMu.Unlock()
+	t := now()
+	next := int64(-1)
+	for i := 0; i < len(s.idle); {
+		w := s.idle[i]
+		if w.extra {
+			deadline := w.parkedAt + int64(s.cfg.idleTimeout)
+			if t >= deadline {
+				s.removeIdle(i) // moves another worker to i: look at i again
+				w.retire = true
+				w.wake <- struct{}{} // never blocks: one token per pop
+				continue
+			}
+			if next < 0 || deadline < next {
+				next = deadline
+			}
+		}
+		i++
+	}
+	if next < 0 {
+		s.reaperArmed = false
+		return
+	}
+	s.reaper.Reset(time.Duration(next - t))
 }
 
 // notify is called after a task was pushed, and by a worker that started a
@@ -272,10 +317,7 @@ func (s *state) wakeParked() bool {
 		return false
 	}
 	w := s.idle[n-1] // the most recently parked: warm cache; the oldest retire
-	s.idle[n-1] = nil
-	s.idle = s.idle[:n-1]
-	w.idleIdx = -1
-	s.nidle.Store(int32(n - 1))
+	s.removeIdle(n - 1)
 	s.idleMu.Unlock()
 	// Never blocks: one token per pop, and w was on the stack, so its
 	// previous token (if any) was consumed before it parked.
