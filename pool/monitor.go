@@ -262,8 +262,12 @@ func (s *state) spawnExtras(n int, announce bool) int {
 		return 0
 	}
 	s.extras.Add(k)
-	for range k {
-		w := newWorker(s, -1, true)
+	// One allocation for the batch's worker structs (they stay reachable
+	// until the last of them retires: ~150 bytes each).
+	ws := make([]worker, k)
+	for i := range ws {
+		w := &ws[i]
+		w.init(s, -1, true)
 		w.announce = announce
 		go w.loop()
 	}

@@ -52,7 +52,13 @@ type worker struct {
 }
 
 func newWorker(s *state, id int, extra bool) *worker {
-	w := &worker{s: s, id: id, extra: extra, wake: make(chan struct{}, 1), idleIdx: -1}
+	w := new(worker)
+	w.init(s, id, extra)
+	return w
+}
+
+func (w *worker) init(s *state, id int, extra bool) {
+	*w = worker{s: s, id: id, extra: extra, wake: make(chan struct{}, 1), idleIdx: -1}
 	if extra {
 		w.local = s.q.NewThief()
 		w.stats = &s.extraSt[s.extraSeq.Add(1)%extraShards]
@@ -60,7 +66,6 @@ func newWorker(s *state, id int, extra bool) *worker {
 		w.local = s.q.AddLocal()
 		w.stats = new(workerStats)
 	}
-	return w
 }
 
 // loop is a worker goroutine: run tasks, park when there are none, exit
