@@ -42,13 +42,13 @@ type worker struct {
 	wake     chan struct{} // a waker's token (buffer 1): "you are spinning now"
 	idleIdx  int           // index in state.idle while parked, else -1; under idleMu
 	parkedAt int64         // when it parked (extras only); under idleMu
-	retire   bool          // set by reap before its token: "exit"; under idleMu
+	retire   bool          // "exit": set by reap (under idleMu) before its token, read after it
 
 	// Worker-goroutine-only state.
 	spinning bool // woken to search: counted in state.spinning
 	announce bool // started by the monitor's grow: count down mon.starting
 
-	stats *workerStats // the worker's own (base) or the shared extra stats
+	stats *workerStats // the worker's own (base) or a shard shared by extras
 }
 
 func newWorker(s *state, id int, extra bool) *worker {
@@ -333,34 +333,47 @@ func (s *state) wakeParked() bool {
 // run runs one task and reports whether the worker goroutine goes on; it
 // reports false only after runtime.Goexit, when a replacement goroutine has
 // taken over the worker.
+//
+// Panic and Goexit are told apart as x/sync's singleflight does: the task
+// runs in an inner function whose deferred recover stops any panic, so
+// control reaches the code after the inner call unless the task called
+// Goexit. (Testing recover() != nil would not do: with GODEBUG=panicnil=1,
+// panic(nil) is recovered with a nil value.)
 func (w *worker) run(t task) (goOn bool) {
 	start := now()
 	st := w.stats
 	st.record(t.prio, start-t.enq)
-	returned := false
+	returned, recovered := false, false
 	defer func() {
 		st.completed.Add(1)
-		if returned {
+		if returned || recovered {
 			return
 		}
-		if v := recover(); v != nil {
-			w.s.panicked(v, debug.Stack())
-			goOn = true // recovered: the worker survives
-			return
-		}
-		// recover returns nil only during runtime.Goexit (panic(nil) is a
-		// *runtime.PanicNilError since Go 1.21). Goexit cannot be stopped:
-		// replace this goroutine so the worker count stays the same.
-		// The pool's live count is unchanged: the goroutine is replaced.
+		// runtime.Goexit cannot be stopped: replace this goroutine so the
+		// worker count stays the same (the pool's live count is unchanged).
 		w.s.goexits.Add(1)
 		go w.loop()
 	}()
-	if t.fn != nil {
-		t.fn()
-	} else {
-		t.cfn(&taskCtx{Context: t.ctx, w: w})
+	var value any
+	var stack []byte
+	func() {
+		defer func() {
+			if !returned {
+				value = recover()
+				stack = debug.Stack() // in the deferred call: the panicking stack
+			}
+		}()
+		if t.fn != nil {
+			t.fn()
+		} else {
+			t.cfn(&taskCtx{Context: t.ctx, w: w})
+		}
+		returned = true
+	}()
+	if !returned {
+		recovered = true // we are here, so it was a panic, not Goexit
+		w.s.panicked(value, stack)
 	}
-	returned = true
 	return true
 }
 
