@@ -63,10 +63,11 @@ const (
 )
 
 type monitor struct {
-	parked   atomic.Bool
-	wake     chan struct{} // buffer 1: one token per successful unpark CAS
-	samples  []metrics.Sample
-	runnable int64 // at the last read; monitor goroutine only
+	parked    atomic.Bool
+	wake      chan struct{} // buffer 1: one token per successful unpark CAS
+	samples   []metrics.Sample
+	runnable  int64 // at the last read; monitor goroutine only
+	saturated bool  // the last read saw no idle P; monitor goroutine only
 
 	// Growth hand-shake (see grow): workers of the last batch not yet
 	// started, and the signal of the last one (buffer 1).
@@ -138,6 +139,11 @@ func (s *state) monitorLoop() {
 		switch {
 		case t-lastSign >= int64(spinFor):
 			time.Sleep(pollTick) // nothing looked blocked for a while: poll slowly
+		case s.mon.saturated:
+			// Every P is busy: a spinning monitor would only take CPU from
+			// the workers, and a worker that blocks frees a P, which the
+			// next poll sees.
+			time.Sleep(pollTick)
 		case s.mon.runnable > 0:
 			runtime.Gosched() // others want a CPU: let them run first
 		default:
@@ -177,7 +183,7 @@ func (s *state) monitorPark() {
 // the comment at the top of this file).
 func (s *state) shouldGrow() bool {
 	m := &s.mon
-	m.runnable = 0
+	m.runnable, m.saturated = 0, false
 	nw := s.workers.Load()
 	if int(nw) >= s.cfg.maxWorkers || s.cfg.noGrowth {
 		return false
@@ -196,6 +202,7 @@ func (s *state) shouldGrow() bool {
 	m.runnable = runnable
 	busy := running + runnable - 1 // minus the monitor, which is running
 	if int(busy) >= runtime.GOMAXPROCS(0) {
+		m.saturated = true
 		return false
 	}
 	blocked := int64(nw-free) - busy
