@@ -162,16 +162,18 @@ func spin(d time.Duration) {
 }
 
 // BenchmarkPriorityLatency: 2 workers saturated by 5,000 Low tasks of
-// ~100 µs of CPU each; a High task is submitted every ~1 ms until the
-// backlog drains. Reports p50/p99 of High submit→start. "fifo" is the same
-// pool with the urgent tasks at Low too: what a FIFO pool gives.
+// ~100 µs of CPU each; about every 1 ms an urgent (High) task is submitted
+// from outside (to the injector), until the backlog drains. Reports p50/p99
+// of the urgent tasks' submit→start. "fifo" is the same pool with the
+// urgent tasks at Low too: what a FIFO pool gives.
 //
-// GOMAXPROCS is raised to workers+1 for the run so that the submitting
-// goroutine has a P of its own: with only 2 Ps, both held by workers that
-// never block, the Go scheduler runs it only when it preempts a worker
-// (every ~10 ms), and the benchmark would measure that instead.
+// The urgent tasks are submitted by whichever backlog task, as it starts,
+// first sees that 1 ms has passed since the last one (with pool.Submit and a background
+// ctx, so they go to the injector exactly as from an outside goroutine). A
+// separate submitting goroutine would measure the Go scheduler instead: with
+// both Ps held by workers that never block, it runs only when the scheduler
+// preempts a worker, every ~10 ms.
 func BenchmarkPriorityLatency(b *testing.B) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	for _, tc := range []struct {
 		name   string
 		urgent Priority
@@ -179,41 +181,43 @@ func BenchmarkPriorityLatency(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			p := New(WithWorkers(2), WithMaxWorkers(2))
 			defer stop(b, p)
+			var mu sync.Mutex
 			var lat []time.Duration
 			b.ReportAllocs()
 			for b.Loop() {
-				var backlog sync.WaitGroup
-				backlog.Add(5000)
-				for i := 0; i < 5000; i++ {
-					p.Submit(bg, Low, func() { spin(100 * time.Microsecond); backlog.Done() })
-				}
-				drained := make(chan struct{})
-				go func() { backlog.Wait(); close(drained) }()
-				var mu sync.Mutex
-				var urgent sync.WaitGroup
-			loop:
-				for {
-					select {
-					case <-drained:
-						break loop
-					case <-time.After(time.Millisecond):
-					}
-					urgent.Add(1)
-					t0 := time.Now()
+				var wg sync.WaitGroup
+				var last atomic.Int64
+				last.Store(now())
+				urgent := func() {
+					t0 := now()
+					wg.Add(1)
 					p.Submit(bg, tc.urgent, func() {
-						d := time.Since(t0)
+						d := time.Duration(now() - t0)
 						mu.Lock()
 						lat = append(lat, d)
 						mu.Unlock()
-						urgent.Done()
+						wg.Done()
 					})
 				}
-				urgent.Wait()
+				wg.Add(5000)
+				for i := 0; i < 5000; i++ {
+					p.Submit(bg, Low, func() {
+						// Submit before the work, so that both workers stay
+						// busy: the urgent task waits for whichever finishes
+						// its current task first.
+						if l := last.Load(); now()-l >= int64(time.Millisecond) && last.CompareAndSwap(l, now()) {
+							urgent()
+						}
+						spin(100 * time.Microsecond)
+						wg.Done()
+					})
+				}
+				wg.Wait()
 			}
 			slices.Sort(lat)
 			b.ReportMetric(float64(len(lat))/float64(b.N), "urgent/op")
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100])/1e3, "p99-µs")
 		})
 	}
 }

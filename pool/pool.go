@@ -58,6 +58,7 @@ type state struct {
 	// race with Stop: a task is either counted before the bit is set, and
 	// then run, or refused.
 	pending atomic.Int64
+	_       [56]byte // pending is written per task: keep it off the next fields' line
 
 	// Parking (see worker.go): idle is the stack of parked workers, under
 	// idleMu; nidle mirrors len(idle) for lock-free checks; spinning counts
