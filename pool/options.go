@@ -104,11 +104,12 @@ func WithName(name string) Option {
 	return func(c *config) { c.name = name }
 }
 
-// WithCPUPinning locks each base worker to an OS thread and, on Linux, pins
+// WithCPUPinning, on Linux, locks each base worker to an OS thread and pins
 // that thread to one CPU of the process's affinity set (worker i to the
-// i-th allowed CPU, round robin). Elsewhere it only locks the thread. It is
-// off by default: pinning helps cache locality for CPU-bound work on a
-// quiet machine and hurts when other processes compete for the CPUs.
+// i-th allowed CPU, round robin). Elsewhere it does nothing. It is off by
+// default: pinning helps cache locality for CPU-bound work on a quiet
+// machine and hurts when other processes compete for the CPUs. Extra
+// workers (see [WithMaxWorkers]) are never pinned.
 func WithCPUPinning() Option {
 	return func(c *config) { c.pin = true }
 }

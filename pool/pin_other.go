@@ -2,8 +2,5 @@
 
 package pool
 
-import "runtime"
-
-// pin locks the calling goroutine to its OS thread; CPU affinity is only
-// set on Linux.
-func pin(int) { runtime.LockOSThread() }
+// pin does nothing: CPU pinning is only implemented on Linux.
+func pin(int) {}

@@ -128,6 +128,9 @@ func New(opts ...Option) *Pool {
 		spaceCh: make(chan struct{}),
 		extraSt: make([]workerStats, extraShards),
 	}
+	for i := range s.extraSt {
+		s.extraSt[i].shared = true
+	}
 	s.maxSpinning = int32(max(1, runtime.GOMAXPROCS(0)))
 	s.reaper = time.AfterFunc(time.Hour, s.reap)
 	s.reaper.Stop()
@@ -212,6 +215,17 @@ func (s *state) closed() bool { return s.pending.Load()&closedBit != 0 }
 
 // acquire counts one more accepted task, unless the pool is closed or full.
 func (s *state) acquire() error {
+	if s.cfg.capacity == 0 {
+		// Unbounded: one Add, which never retries, unlike a CAS loop that
+		// workers' decrements keep failing. A task counted after Stop set
+		// the bit is uncounted at once; workers waiting for pending to
+		// reach zero see the blip and look again.
+		if v := s.pending.Add(1); v&closedBit != 0 {
+			s.pending.Add(-1)
+			return ErrClosed
+		}
+		return nil
+	}
 	for {
 		v := s.pending.Load()
 		if v&closedBit != 0 {

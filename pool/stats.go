@@ -111,9 +111,13 @@ func bucketUpper(i int) uint64 {
 	return uint64(4+i%4+1) << (e - 2)
 }
 
-// workerStats are one worker's counters (base workers) or the shared
-// counters of all extra workers. Atomics: Stats reads them concurrently.
+// workerStats are one worker's counters (base workers) or a shard of
+// counters shared by extra workers. Stats reads them concurrently, so every
+// field is atomic. A base worker's block has a single writer, so it counts
+// with a plain load and store (no locked read-modify-write; the store is
+// still atomic for readers); shared blocks use Add and CompareAndSwap.
 type workerStats struct {
+	shared    bool // written by several workers (an extras shard)
 	completed atomic.Uint64
 	stolen    atomic.Uint64
 	lanes     [deque.NumPriorities]laneStats
@@ -127,6 +131,15 @@ type laneStats struct {
 	hist  [histBuckets]atomic.Uint64
 }
 
+// add adds n to c: by Add if the block is shared, else by load and store.
+func (ws *workerStats) add(c *atomic.Uint64, n uint64) {
+	if ws.shared {
+		c.Add(n)
+	} else {
+		c.Store(c.Load() + n)
+	}
+}
+
 // record counts one task of priority p that waited wait ns.
 func (ws *workerStats) record(p Priority, wait int64) {
 	if wait < 0 {
@@ -134,15 +147,15 @@ func (ws *workerStats) record(p Priority, wait int64) {
 	}
 	v := uint64(wait)
 	l := &ws.lanes[p]
-	l.count.Add(1)
-	l.sum.Add(v)
+	ws.add(&l.count, 1)
+	ws.add(&l.sum, v)
 	for {
 		m := l.max.Load()
 		if v <= m || l.max.CompareAndSwap(m, v) {
 			break
 		}
 	}
-	l.hist[bucket(v)].Add(1)
+	ws.add(&l.hist[bucket(v)], 1)
 }
 
 type laneSnapshot struct {

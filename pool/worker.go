@@ -102,7 +102,7 @@ func (w *worker) loop() {
 				s.notify()
 			}
 			if stolen {
-				w.stats.stolen.Add(1)
+				w.stats.add(&w.stats.stolen, 1)
 			}
 			if !w.run(t) {
 				return // runtime.Goexit: a replacement goroutine took over w
@@ -345,7 +345,7 @@ func (w *worker) run(t task) (goOn bool) {
 	st.record(t.prio, start-t.enq)
 	returned, recovered := false, false
 	defer func() {
-		st.completed.Add(1)
+		st.add(&st.completed, 1)
 		if returned || recovered {
 			return
 		}
