@@ -41,18 +41,28 @@ import (
 // get ~2,000 workers after 10 doublings.
 //
 // Timers fire with ~1 ms granularity here (measured: a 10 µs time.Sleep takes
-// 0.6–1.1 ms), far too coarse for that, and a runtime.Gosched loop is worse:
-// it puts the monitor on the global run queue at each yield, which keeps
-// another P spinning in the scheduler, and spinning Ps count as running, so
-// the monitor would hide the very idle P it looks for (measured: growth
-// stalled until the submit loop ended). So the monitor waits readEvery by
-// spinning on the clock while no goroutine is runnable, yields while some
-// are, and does either only for spinFor after workers last looked blocked
-// (or wakeSpin after the monitor woke up); otherwise it sleeps pollTick
-// between checks. So the monitor costs a CPU
-// only while tasks are queued, workers look blocked and a P is idle anyway.
-// metrics.Read of the two values costs ~120 ns (measured, with 2,000
-// goroutines; it takes the scheduler lock).
+// 0.6–1.1 ms), far too coarse for that. So while workers recently looked
+// blocked (within spinFor, or wakeSpin after the monitor woke up) it polls
+// every readEvery without sleeping:
+//
+//   - while no goroutine is runnable, it spins on the clock, on a P that is
+//     idle anyway. A runtime.Gosched loop would be worse here: each yield
+//     puts the monitor on the global run queue, which keeps another P
+//     spinning in the scheduler, and the metrics count spinning Ps as
+//     running, so the monitor would hide the very idle P it looks for
+//     (measured: growth stalled until the submit loop ended);
+//   - while goroutines are runnable, it yields to them (runtime.Gosched),
+//     but for at most maxYields reads in a row, then sleeps a tick: a P
+//     whose local queue is empty takes the monitor off the global queue
+//     before it would steal from another P, so an endless yield loop can
+//     keep runnable goroutines waiting in the queue of a P whose thread the
+//     OS is not running (measured on this loaded 2-CPU machine: a 2 ms storm
+//     of yields).
+//
+// Otherwise it sleeps pollTick between checks. So the monitor costs CPU only
+// while tasks are queued and workers look blocked. metrics.Read of the two
+// values costs ~120 ns (measured, with 2,000 goroutines; it takes the
+// scheduler lock).
 const (
 	stuckWindow = 20 * time.Microsecond
 	growHold    = 200 * time.Microsecond
@@ -60,6 +70,7 @@ const (
 	wakeSpin    = 100 * time.Microsecond
 	readEvery   = 5 * time.Microsecond
 	pollTick    = time.Millisecond
+	maxYields   = 64 // reads in a row with runnable goroutines before the monitor sleeps
 )
 
 type monitor struct {
@@ -67,7 +78,7 @@ type monitor struct {
 	wake      chan struct{} // buffer 1: one token per successful unpark CAS
 	samples   []metrics.Sample
 	runnable  int64 // at the last read; monitor goroutine only
-	saturated bool  // the last read saw no idle P; monitor goroutine only
+	busyReads int   // consecutive reads that saw runnable goroutines
 
 	// Growth hand-shake (see grow): workers of the last batch not yet
 	// started, and the signal of the last one (buffer 1).
@@ -139,13 +150,15 @@ func (s *state) monitorLoop() {
 		switch {
 		case t-lastSign >= int64(spinFor):
 			time.Sleep(pollTick) // nothing looked blocked for a while: poll slowly
-		case s.mon.saturated:
-			// Every P is busy: a spinning monitor would only take CPU from
-			// the workers, and a worker that blocks frees a P, which the
-			// next poll sees.
-			time.Sleep(pollTick)
-		case s.mon.runnable > 0:
+		case s.mon.runnable > 0 && s.mon.busyReads < maxYields:
 			runtime.Gosched() // others want a CPU: let them run first
+		case s.mon.runnable > 0:
+			// Goroutines stayed runnable over several reads: they may sit
+			// in the run queue of a P whose thread the OS is not running.
+			// Yielding again would keep this P busy with the monitor (it
+			// picks the monitor off the global queue instead of stealing
+			// them), so park for a tick and let this P steal them.
+			time.Sleep(pollTick)
 		default:
 			// Wait readEvery on an otherwise idle P without yielding. A
 			// yield loop would be worse: it puts the monitor on the global
@@ -183,7 +196,7 @@ func (s *state) monitorPark() {
 // the comment at the top of this file).
 func (s *state) shouldGrow() bool {
 	m := &s.mon
-	m.runnable, m.saturated = 0, false
+	m.runnable = 0
 	nw := s.workers.Load()
 	if int(nw) >= s.cfg.maxWorkers || s.cfg.noGrowth {
 		return false
@@ -200,9 +213,13 @@ func (s *state) shouldGrow() bool {
 	running := int64(m.samples[0].Value.Uint64())
 	runnable := int64(m.samples[1].Value.Uint64())
 	m.runnable = runnable
+	if runnable > 0 {
+		m.busyReads++
+	} else {
+		m.busyReads = 0
+	}
 	busy := running + runnable - 1 // minus the monitor, which is running
 	if int(busy) >= runtime.GOMAXPROCS(0) {
-		m.saturated = true
 		return false
 	}
 	blocked := int64(nw-free) - busy
