@@ -251,7 +251,9 @@ func (s *state) submit(ctx context.Context, t task, wait bool) error {
 	}
 	// The task is accepted: from here it is queued and run, even if Stop
 	// begins meanwhile (workers exit only when pending is zero).
-	t.enq = now()
+	if sampled() {
+		t.enq = now()
+	}
 	if w := workerOf(ctx); w != nil && w.s == s && w.local != nil && w.owner.CompareAndSwap(false, true) {
 		// We hold w's owner flag: no other goroutine is using w's deque as
 		// owner (see worker.owner), so this Push is a legal owner call.

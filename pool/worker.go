@@ -340,9 +340,12 @@ func (s *state) wakeParked() bool {
 // Goexit. (Testing recover() != nil would not do: with GODEBUG=panicnil=1,
 // panic(nil) is recovered with a nil value.)
 func (w *worker) run(t task) (goOn bool) {
-	start := now()
 	st := w.stats
-	st.record(t.prio, start-t.enq)
+	if t.enq != 0 {
+		st.record(t.prio, now()-t.enq)
+	} else {
+		st.add(&st.lanes[t.prio].count, 1)
+	}
 	returned, recovered := false, false
 	defer func() {
 		st.add(&st.completed, 1)
