@@ -108,6 +108,7 @@ func BenchmarkForkJoin(b *testing.B) {
 			wg.Wait()
 			check(b, total.Load())
 		}
+		b.Logf("%v", p.Stats())
 	})
 	b.Run("goroutines", func(b *testing.B) {
 		b.ReportAllocs()

@@ -33,12 +33,13 @@ import (
 // The last condition keeps CPU-bound backlogs from triggering growth even on
 // a machine with more CPUs than workers (WithWorkers(2) on 64 cores stays at
 // 2 workers); the second keeps growth off while CPUs are saturated. When the
-// condition has held for stuckWindow (which filters out short blocks such as
-// a contended lock), the monitor doubles the number of workers, bounded by
-// the queued tasks beyond the free workers and by WithMaxWorkers. Within
-// growHold of a growth it doubles again as soon as the condition holds: the
-// new workers blocking too is evidence enough. 2,000 tasks that sleep 1 ms
-// get ~2,000 workers after 10 doublings.
+// condition has held long enough (see episode: stuckWindow with no task
+// started meanwhile, or progressWindow over dozens of reads while tasks kept
+// starting), the monitor doubles the number of workers, bounded by the
+// queued tasks beyond the free workers and by WithMaxWorkers, and waits
+// until the new workers have started; then it judges afresh. 2,000 tasks
+// that sleep 1 ms get ~2,000 workers after 10 doublings, each a few tens of
+// µs.
 //
 // Timers fire with ~1 ms granularity here (measured: a 10 µs time.Sleep takes
 // 0.6–1.1 ms), far too coarse for that. So while workers recently looked
@@ -64,13 +65,15 @@ import (
 // values costs ~120 ns (measured, with 2,000 goroutines; it takes the
 // scheduler lock).
 const (
-	stuckWindow = 20 * time.Microsecond
-	growHold    = 200 * time.Microsecond
-	spinFor     = time.Millisecond
-	wakeSpin    = 100 * time.Microsecond
-	readEvery   = 5 * time.Microsecond
-	pollTick    = time.Millisecond
-	maxYields   = 64 // reads in a row with runnable goroutines before the monitor sleeps
+	stuckWindow    = 20 * time.Microsecond
+	minStreak      = 3
+	progressWindow = time.Millisecond
+	progressStreak = 40
+	spinFor        = time.Millisecond
+	wakeSpin       = 100 * time.Microsecond
+	readEvery      = 5 * time.Microsecond
+	pollTick       = time.Millisecond
+	maxYields      = 64 // reads in a row with runnable goroutines before the monitor sleeps
 )
 
 type monitor struct {
@@ -105,9 +108,8 @@ func (m *monitor) wakeUp() {
 
 func (s *state) monitorLoop() {
 	defer s.dropLive()
-	stuckSince := int64(-1) // when the growth condition began to hold
-	lastSign := int64(0)    // last time workers looked blocked with work queued
-	lastGrow := int64(-1 << 62)
+	ep := episode{since: -1} // the growth condition's current run of reads
+	lastSign := int64(0)     // last time workers looked blocked with work queued
 	lastRead := int64(0)
 	for {
 		n := s.count()
@@ -118,7 +120,7 @@ func (s *state) monitorLoop() {
 			s.monitorPark()
 			// Watch closely for a short while after waking: the workers
 			// that took the first tasks may be about to block.
-			stuckSince, lastSign = -1, now()-int64(spinFor-wakeSpin)
+			ep.since, lastSign = -1, now()-int64(spinFor-wakeSpin)
 			continue
 		}
 		if s.nidle.Load() > 0 && s.spinning.Load() == 0 {
@@ -129,22 +131,15 @@ func (s *state) monitorLoop() {
 			lastRead = t
 			if s.shouldGrow() {
 				lastSign = t
-				if stuckSince < 0 {
-					stuckSince = t
-				}
-				// The first growth of an episode waits until the condition
-				// has held for stuckWindow, which filters out short blocks
-				// (a contended lock). Within growHold of a growth, the new
-				// workers blocking too is evidence enough: grow at once.
-				if t-stuckSince >= int64(stuckWindow) || t-lastGrow < int64(growHold) {
+				if ep.observe(t, s.starts()) {
 					free := int64(s.nidle.Load() + s.spinning.Load())
 					s.grow(int(min(int64(s.workers.Load()), n-free)))
 					t = now()
-					lastGrow, stuckSince, lastSign = t, -1, t
+					ep.since, lastSign = -1, t
 					continue // judge again at once, with the new workers running
 				}
 			} else {
-				stuckSince = -1
+				ep.since = -1
 			}
 		}
 		switch {
@@ -169,6 +164,46 @@ func (s *state) monitorLoop() {
 			}
 		}
 	}
+}
+
+// episode follows a run of reads on which the growth condition held, and
+// decides when workers are really blocked:
+//
+//   - every worker stuck: it held on a few reads over stuckWindow with no
+//     task started meanwhile. This is the common case, and the one each
+//     round of an I/O fan-out's growth meets: the new workers take tasks,
+//     block in them, and the starts stop;
+//   - some workers blocked while others keep starting tasks: it held on
+//     every read (dozens of them) for progressWindow.
+//
+// Busy workers wait briefly in ways that look like blocking: a contended
+// lock (the injector's), a GC assist. Measured: growing on the condition
+// alone, or at once again after a growth, let a CPU-bound fork-join grow
+// from 2 to hundreds of workers (extras push to the injector, which is more
+// lock contention, which looks like more blocking). The quiet window, the
+// read streaks and judging afresh after each growth stop that; a few extra
+// workers may still be added in a CPU-bound run (they retire when idle).
+type episode struct {
+	since       int64  // first read of the run; < 0: no run
+	streak      int    // reads in the run
+	quietSince  int64  // first read since tasks last started
+	quietStreak int    // reads since tasks last started
+	startsAt    uint64 // tasks started at quietSince
+}
+
+// observe records a read at time t on which the condition held, with
+// starts tasks started so far, and reports whether to grow.
+func (e *episode) observe(t int64, starts uint64) bool {
+	if e.since < 0 {
+		*e = episode{since: t, quietSince: t, startsAt: starts}
+	}
+	e.streak++
+	if starts != e.startsAt {
+		e.quietSince, e.quietStreak, e.startsAt = t, 0, starts
+	}
+	e.quietStreak++
+	return t-e.quietSince >= int64(stuckWindow) && e.quietStreak >= minStreak ||
+		t-e.since >= int64(progressWindow) && e.streak >= progressStreak
 }
 
 // monitorPark parks the monitor until a task is pushed or Stop begins.
@@ -258,6 +293,24 @@ func (s *state) grow(n int) {
 	case <-s.quit:
 	}
 	m.timer.Stop()
+}
+
+// starts returns the number of tasks started so far (a sum over the
+// workers' counters: read only while the monitor suspects blocking).
+func (s *state) starts() uint64 {
+	var n uint64
+	sum := func(ws *workerStats) {
+		for i := range ws.lanes {
+			n += ws.lanes[i].count.Load()
+		}
+	}
+	for _, w := range s.base {
+		sum(w.stats)
+	}
+	for i := range s.extraSt {
+		sum(&s.extraSt[i])
+	}
+	return n
 }
 
 // spawnExtras starts up to n extra workers, within WithMaxWorkers, and
