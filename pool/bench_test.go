@@ -108,7 +108,7 @@ func BenchmarkForkJoin(b *testing.B) {
 			wg.Wait()
 			check(b, total.Load())
 		}
-		b.Logf("%v", p.Stats())
+		b.Logf("pool after the run (extra workers are false positives of the liveness monitor):\n%v", p.Stats())
 	})
 	b.Run("goroutines", func(b *testing.B) {
 		b.ReportAllocs()
