@@ -53,10 +53,11 @@
 // 1 ms while other workers keep starting tasks), it doubles the number of
 // workers, again and again while that holds, up to [WithMaxWorkers]. A
 // CPU-bound backlog does not add workers (a short wait of a busy worker, on
-// a lock or a GC assist, can add a round now and then: measured, 2 extra
-// workers over a fork-join benchmark). Extra workers have no deque: tasks
+// a lock or a GC assist, can add a round now and then, which the surplus
+// rule below removes again). Extra workers have no deque: tasks
 // they submit go to the injector. They retire after [WithIdleTimeout]
-// (default 1 s) without work. A task that knows it is about to block can say
+// (default 1 s) without work, or, when every CPU is busy and no worker is
+// blocked (they are surplus), as soon as they finish their current task. A task that knows it is about to block can say
 // so with [Block], which lends a spare worker at once instead of waiting for
 // the monitor. So tasks that wait for each other complete on a small pool,
 // and an I/O fan-out runs about as concurrently as with one goroutine per

@@ -195,3 +195,41 @@ func TestGoexitOnExtraWorker(t *testing.T) {
 	}
 	recv(t, ran, "a task after Goexit")
 }
+
+// TestSurplusExtrasRetire: extra workers that are not needed (the CPUs are
+// saturated by a CPU-bound backlog and no task blocks) retire at a task
+// boundary without waiting for the idle timeout.
+func TestSurplusExtrasRetire(t *testing.T) {
+	p := New(WithWorkers(2), WithIdleTimeout(time.Hour))
+	defer stop(t, p)
+	if n := p.s.spawnExtras(4, false); n != 4 {
+		t.Fatalf("spawnExtras(4) started %d", n)
+	}
+	var wg sync.WaitGroup
+	stopFlood := make(chan struct{})
+	var flood func()
+	flood = func() { // a CPU-bound backlog that lasts until the extras retire
+		for start := time.Now(); time.Since(start) < 200*time.Microsecond; {
+		}
+		select {
+		case <-stopFlood:
+			wg.Done()
+		default:
+			if err := p.Submit(bg, Normal, flood); err != nil {
+				t.Error(err)
+				wg.Done()
+			}
+		}
+	}
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		if err := p.Submit(bg, Normal, flood); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "surplus extra workers retire under a CPU-bound backlog", func() bool {
+		return p.Stats().ExtraWorkers == 0
+	})
+	close(stopFlood)
+	wg.Wait()
+}

@@ -41,6 +41,13 @@ import (
 // that sleep 1 ms get ~2,000 workers after 10 doublings, each a few tens of
 // µs.
 //
+// The same reads retire surplus extras: when every P is busy and no worker
+// in a task is blocked for minCalmReads reads in a row, the base workers
+// alone would keep the CPUs busy, so the monitor asks every extra worker to
+// retire at its next task boundary (state.shrink). That undoes growth after
+// the blocking ends while tasks keep coming (no idle timeout would expire),
+// and after a wait that only looked like blocking.
+//
 // Timers fire with ~1 ms granularity here (measured: a 10 µs time.Sleep takes
 // 0.6–1.1 ms), far too coarse for that. So while workers recently looked
 // blocked (within spinFor, or wakeSpin after the monitor woke up) it polls
@@ -74,6 +81,7 @@ const (
 	readEvery      = 5 * time.Microsecond
 	pollTick       = time.Millisecond
 	maxYields      = 64 // reads in a row with runnable goroutines before the monitor sleeps
+	minCalmReads   = 8  // reads in a row with surplus extras before they retire
 )
 
 type monitor struct {
@@ -109,6 +117,7 @@ func (m *monitor) wakeUp() {
 func (s *state) monitorLoop() {
 	defer s.dropLive()
 	ep := episode{since: -1} // the growth condition's current run of reads
+	calmReads := 0           // reads in a row on which the extras looked surplus
 	lastSign := int64(0)     // last time workers looked blocked with work queued
 	lastRead := int64(0)
 	for {
@@ -129,7 +138,21 @@ func (s *state) monitorLoop() {
 		t := now()
 		if t-lastRead >= int64(readEvery) {
 			lastRead = t
-			if s.shouldGrow() {
+			grow, calm := s.judge()
+			if calm {
+				// Surplus extras (added for tasks that no longer block, or
+				// for a wait that only looked like blocking): after a few
+				// calm reads in a row, let them all retire at their next
+				// task boundary.
+				if calmReads++; calmReads >= minCalmReads {
+					s.shrink.Store(s.extras.Load())
+					calmReads = 0
+				}
+			} else {
+				calmReads = 0
+			}
+			if grow {
+				s.shrink.Store(0)
 				lastSign = t
 				if ep.observe(t, s.starts()) {
 					free := int64(s.nidle.Load() + s.spinning.Load())
@@ -227,22 +250,22 @@ func (s *state) monitorPark() {
 	}
 }
 
-// shouldGrow reports whether workers appear blocked while a P is idle (see
-// the comment at the top of this file).
-func (s *state) shouldGrow() bool {
+// judge reads the scheduler metrics and reports whether workers appear
+// blocked while a P is idle (grow: see the comment at the top of this file)
+// and whether the extra workers look surplus (calm: every P is busy and no
+// worker in a task is blocked, so the base workers alone would keep the
+// CPUs busy).
+func (s *state) judge() (grow, calm bool) {
 	m := &s.mon
 	m.runnable = 0
 	nw := s.workers.Load()
-	if int(nw) >= s.cfg.maxWorkers || s.cfg.noGrowth {
-		return false
-	}
 	// Parked and searching workers will take queued tasks; only a backlog
 	// beyond them can need more workers. (Requiring no free worker at all
 	// would stall growth during an I/O fan-out, where some extras are always
 	// between two tasks.)
 	free := s.nidle.Load() + s.spinning.Load()
 	if int64(free) >= s.count() {
-		return false
+		return false, false
 	}
 	metrics.Read(m.samples)
 	running := int64(m.samples[0].Value.Uint64())
@@ -254,14 +277,13 @@ func (s *state) shouldGrow() bool {
 		m.busyReads = 0
 	}
 	busy := running + runnable - 1 // minus the monitor, which is running
-	if int(busy) >= runtime.GOMAXPROCS(0) {
-		return false
-	}
 	blocked := int64(nw-free) - busy
-	if d := int64(s.blocked.Load()); d > blocked {
-		blocked = d
+	declared := int64(s.blocked.Load())
+	if int(busy) >= runtime.GOMAXPROCS(0) {
+		return false, blocked <= 0 && declared == 0 && s.extras.Load() > 0
 	}
-	return blocked > 0
+	blocked = max(blocked, declared)
+	return blocked > 0 && int(nw) < s.cfg.maxWorkers && !s.cfg.noGrowth, false
 }
 
 // grow starts up to n extra workers and waits, without using a CPU, until

@@ -76,6 +76,7 @@ type state struct {
 	extras   atomic.Int32  // extra workers running
 	extraSeq atomic.Uint32 // numbers extra workers, to pick their stats shard
 	blocked  atomic.Int32  // tasks inside Block
+	shrink   atomic.Int32  // extra workers asked to retire at their next task boundary
 	extraSt  []workerStats // stats of extra workers, sharded to spread contention
 	panics   atomic.Uint64 // tasks that panicked
 	goexits  atomic.Uint64 // tasks that called runtime.Goexit

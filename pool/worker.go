@@ -107,6 +107,10 @@ func (w *worker) loop() {
 			if !w.run(t) {
 				return // runtime.Goexit: a replacement goroutine took over w
 			}
+			if w.extra && w.surplus() {
+				w.exit()
+				return
+			}
 			continue
 		}
 		if w.yieldForWork() {
@@ -125,6 +129,20 @@ func (w *worker) loop() {
 		if !w.park() {
 			w.exit()
 			return
+		}
+	}
+}
+
+// surplus reports whether this extra worker should retire now, taking one
+// from the monitor's shrink budget (see judge: the extras looked surplus).
+func (w *worker) surplus() bool {
+	for {
+		n := w.s.shrink.Load()
+		if n <= 0 {
+			return false
+		}
+		if w.s.shrink.CompareAndSwap(n, n-1) {
+			return true
 		}
 	}
 }
