@@ -42,7 +42,8 @@ import (
 // µs.
 //
 // The same reads retire surplus extras: when every P is busy and no worker
-// in a task is blocked for minCalmReads reads in a row, the base workers
+// in a task is blocked on minCalmReads more reads than not (and none since
+// the last growth), the base workers
 // alone would keep the CPUs busy, so the monitor asks every extra worker to
 // retire at its next task boundary (state.shrink). That undoes growth after
 // the blocking ends while tasks keep coming (no idle timeout would expire),
@@ -81,7 +82,7 @@ const (
 	readEvery      = 5 * time.Microsecond
 	pollTick       = time.Millisecond
 	maxYields      = 64 // reads in a row with runnable goroutines before the monitor sleeps
-	minCalmReads   = 8  // reads in a row with surplus extras before they retire
+	minCalmReads   = 8  // net reads with surplus extras before they retire
 )
 
 type monitor struct {
@@ -117,7 +118,7 @@ func (m *monitor) wakeUp() {
 func (s *state) monitorLoop() {
 	defer s.dropLive()
 	ep := episode{since: -1} // the growth condition's current run of reads
-	calmReads := 0           // reads in a row on which the extras looked surplus
+	calmReads := 0           // reads on which the extras looked surplus, less those on which not
 	lastSign := int64(0)     // last time workers looked blocked with work queued
 	lastRead := int64(0)
 	for {
@@ -141,17 +142,18 @@ func (s *state) monitorLoop() {
 			grow, calm := s.judge()
 			if calm {
 				// Surplus extras (added for tasks that no longer block, or
-				// for a wait that only looked like blocking): after a few
-				// calm reads in a row, let them all retire at their next
-				// task boundary.
+				// for a wait that only looked like blocking): after enough
+				// calm reads, let them all retire at their next task
+				// boundary.
 				if calmReads++; calmReads >= minCalmReads {
 					s.shrink.Store(s.extras.Load())
 					calmReads = 0
 				}
-			} else {
-				calmReads = 0
+			} else if calmReads > 0 {
+				calmReads-- // a noisy read only delays the decision
 			}
 			if grow {
+				calmReads = 0
 				s.shrink.Store(0)
 				lastSign = t
 				if ep.observe(t, s.starts()) {
