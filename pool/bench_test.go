@@ -29,6 +29,7 @@ func BenchmarkSubmitNoop(b *testing.B) {
 			}
 		}
 		wg.Wait()
+		b.Logf("pool after the run: %d+%d workers", len(p.s.base), p.Stats().ExtraWorkers)
 	})
 	b.Run("goroutines", func(b *testing.B) {
 		var wg sync.WaitGroup

@@ -27,8 +27,8 @@ import (
 //     /sched/goroutines/running counts Ps in state running) minus the
 //     monitor's own, plus the runnable goroutines, are fewer than GOMAXPROCS;
 //   - some worker inside a task is neither running nor runnable: the workers
-//     in tasks outnumber the busy Ps and runnable goroutines (or a task
-//     declared it with Block).
+//     in tasks (counted per worker, see inTask) outnumber the busy Ps and
+//     runnable goroutines (or a task declared it with Block).
 //
 // The last condition keeps CPU-bound backlogs from triggering growth even on
 // a machine with more CPUs than workers (WithWorkers(2) on 64 cores stays at
@@ -279,7 +279,12 @@ func (s *state) judge() (grow, calm bool) {
 		m.busyReads = 0
 	}
 	busy := running + runnable - 1 // minus the monitor, which is running
-	blocked := int64(nw-free) - busy
+	// Workers inside a task beyond the busy Ps and runnable goroutines are
+	// blocked in their task. Counting workers in tasks (not all workers not
+	// parked) matters: a worker waiting for the injector's lock is blocked
+	// too, but more workers would only wait with it (measured: counting it
+	// let a no-op submit loop grow the pool to 2,000 workers).
+	blocked := s.inTask() - busy
 	declared := int64(s.blocked.Load())
 	if int(busy) >= runtime.GOMAXPROCS(0) {
 		return false, blocked <= 0 && declared == 0 && s.extras.Load() > 0
@@ -317,6 +322,19 @@ func (s *state) grow(n int) {
 	case <-s.quit:
 	}
 	m.timer.Stop()
+}
+
+// inTask returns the number of workers running a task (a sum over the
+// workers' counters).
+func (s *state) inTask() int64 {
+	var n uint64
+	for _, w := range s.base {
+		n += w.stats.inTask.Load()
+	}
+	for i := range s.extraSt {
+		n += s.extraSt[i].inTask.Load()
+	}
+	return int64(n)
 }
 
 // starts returns the number of tasks started so far (a sum over the

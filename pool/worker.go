@@ -386,7 +386,9 @@ func (w *worker) run(t task) (goOn bool) {
 		st.add(&st.lanes[t.prio].count, 1)
 	}
 	returned, recovered := false, false
+	st.add(&st.inTask, 1)
 	defer func() {
+		st.add(&st.inTask, ^uint64(0)) // -1
 		st.add(&st.completed, 1)
 		if returned || recovered {
 			return
