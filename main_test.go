@@ -107,6 +107,10 @@ func (f *fakePool) TryGo(ctx context.Context, prio Priority, fn func(context.Con
 	return f.Go(ctx, prio, fn)
 }
 
+// OnWorker is true: a fakePool's tasks run on whichever goroutine the test
+// picks, so every goroutine counts as one of its workers (Wait helps).
+func (f *fakePool) OnWorker(context.Context) bool { return true }
+
 func (f *fakePool) len() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -172,7 +176,7 @@ func newFixedPool(t testing.TB, n int) *fixedPool {
 				task := f.queue[0]
 				f.queue = f.queue[1:]
 				f.mu.Unlock()
-				task.fn(task.ctx)
+				task.fn(context.WithValue(task.ctx, fixedWorkerKey{}, f))
 			}
 		}()
 	}
@@ -208,3 +212,9 @@ func (f *fixedPool) Go(ctx context.Context, prio Priority, fn func(context.Conte
 func (f *fixedPool) TryGo(ctx context.Context, prio Priority, fn func(context.Context)) error {
 	return f.Go(ctx, prio, fn)
 }
+
+// fixedWorkerKey tags the ctx a fixedPool worker passes to its task, as
+// the real pool's task ctx names its worker.
+type fixedWorkerKey struct{}
+
+func (f *fixedPool) OnWorker(ctx context.Context) bool { return ctx.Value(fixedWorkerKey{}) == f }

@@ -41,6 +41,7 @@ var ErrNotStarted = errors.New("echo: child not started")
 type runner interface {
 	Go(ctx context.Context, prio Priority, fn func(ctx context.Context)) error
 	TryGo(ctx context.Context, prio Priority, fn func(ctx context.Context)) error
+	OnWorker(ctx context.Context) bool
 }
 
 // memberKey is the context key under which a *member is stored.
@@ -147,6 +148,17 @@ type Scope struct {
 	task    *trace.Task   // nil unless named or tracing was on at NewScope
 	sem     chan struct{} // WithLimit slots; nil for no limit
 
+	// helps says whether waiting goroutines (Wait, and Go waiting for a
+	// WithLimit slot) run queued children themselves. Only when the scope
+	// was opened on one of its pool's workers: that worker is taken either
+	// way, so running a child on it keeps the pool's bound and is what makes
+	// nested scopes on a small pool progress. Anywhere else it would add a
+	// runner beyond the bound that ignores priorities (a background job's
+	// waiting goroutine would run its Low children next to the pool's High
+	// work), and it is not needed for progress: that goroutine holds no
+	// worker.
+	helps bool
+
 	// self is the scope's own context: its base tagged with the creator's
 	// priority. It lives in the Scope, so it costs no allocation.
 	self taggedCtx
@@ -247,6 +259,7 @@ func newScope(ctx context.Context, fname string, opts []Option) *Scope {
 	if outer != nil {
 		s.creator = outer.prio
 	}
+	s.helps = s.run.OnWorker(ctx)
 	if cfg.limit > 0 {
 		s.sem = make(chan struct{}, cfg.limit)
 	}
@@ -282,9 +295,10 @@ func (s *Scope) Cancel(cause error) { s.cancel(cause) }
 // [Nursery] calls made with it spawn into this scope or nest under it.
 //
 // With [WithLimit], Go waits until fewer than the limit of children are
-// active. While it waits it runs the scope's queued children itself (they
-// hold slots), and otherwise blocks through [pool.Block], so a caller on a
-// pool worker lends the pool a spare worker. If the scope is cancelled
+// active. While it waits, on a scope opened on one of its pool's workers
+// (see Wait), it runs the scope's queued children itself (they hold slots);
+// otherwise it blocks through [pool.Block], so a caller on a pool worker
+// lends the pool a spare worker. If the scope is cancelled
 // meanwhile, fn is not started. (A child run that way that calls
 // runtime.Goexit ends the goroutine calling Go, as with Wait.)
 // fn is not started either if the scope is already cancelled. A child that
@@ -404,7 +418,7 @@ func (s *Scope) acquire(ctx context.Context, wait bool) bool {
 			return true
 		default:
 		}
-		if !wait || s.ctx.Err() != nil || !s.helpOne() {
+		if !wait || !s.helps || s.ctx.Err() != nil || !s.helpOne() {
 			break
 		}
 	}
@@ -454,7 +468,7 @@ func (s *Scope) enqueue(c *child) {
 		s.compactAt = max(64, 2*len(q))
 	}
 	s.queue = append(s.queue, c)
-	if s.wake != nil {
+	if s.helps && s.wake != nil {
 		close(s.wake)
 		s.wake = nil
 	}
@@ -549,12 +563,16 @@ func sameError(a, b error) bool {
 //     context.DeadlineExceeded;
 //   - otherwise nil.
 //
-// While it waits, Wait first runs the scope's still-queued children itself
-// on the calling goroutine (so nested scopes on a small pool make progress
-// without extra workers), then blocks through [pool.Block] with the ctx
-// given to NewScope, so that a pool worker waiting here lends its pool a
-// spare worker. A child that calls runtime.Goexit while Wait runs it this
-// way ends the calling goroutine, as if the caller had called Goexit.
+// If the scope was opened on one of its pool's workers (inside a child, or
+// any task of the pool started with [pool.Pool.Go]), Wait first runs the
+// scope's still-queued children itself on the calling goroutine, most urgent
+// first, so nested scopes on a small pool make progress without extra
+// workers; then it blocks through [pool.Block] with the ctx given to
+// NewScope, so that the waiting worker lends its pool a spare worker. A
+// child that calls runtime.Goexit while Wait runs it this way ends the
+// calling goroutine, as if the caller had called Goexit. A scope opened
+// anywhere else (a request handler, main) just waits: its children run on
+// the pool, within its bound and in priority order.
 //
 // If the code that opened the scope runs at High priority (it is a High
 // child, or a child escalated to High), Wait escalates: children still queued
@@ -577,13 +595,15 @@ func (s *Scope) Wait() error {
 		s.escalate()
 	}
 	for {
-		s.help()
+		if s.helps {
+			s.help()
+		}
 		s.mu.Lock()
 		if s.pending.Load() == 0 {
 			s.mu.Unlock()
 			break
 		}
-		if len(s.queue) > 0 {
+		if s.helps && len(s.queue) > 0 {
 			s.mu.Unlock()
 			continue
 		}

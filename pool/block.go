@@ -41,3 +41,15 @@ func (s *state) lend() {
 	}
 	s.spawnExtras(1, false)
 }
+
+// OnWorker reports whether ctx is the ctx of a task running on one of p's
+// workers (see [Pool.Go]), or derives from one. Code that holds such a ctx
+// runs on that worker unless it handed ctx to another goroutine. The root
+// package uses it to decide whether a goroutine that waits for its children
+// may run them itself: on a worker that keeps the pool's bound (the worker
+// is busy either way); elsewhere it would run work beyond the bound and out
+// of priority order.
+func (p *Pool) OnWorker(ctx context.Context) bool {
+	w := workerOf(ctx)
+	return w != nil && w.s == p.s
+}
