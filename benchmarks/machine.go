@@ -16,6 +16,11 @@ type Machine struct {
 	GoVersion  string `json:"go_version"`
 	GOOS       string `json:"goos"`
 	GOARCH     string `json:"goarch"`
+	// Speedup is measured, not assumed: how much faster GOMAXPROCS goroutines
+	// burning CPU finish a fixed amount of work than one goroutine does. On a
+	// machine with dedicated cores it is close to GOMAXPROCS; on shared
+	// virtual CPUs it can be much lower, and every parallel figure with it.
+	Speedup float64 `json:"parallel_speedup"`
 }
 
 func thisMachine() Machine {
@@ -48,6 +53,10 @@ func cpuModel() string {
 }
 
 func (m Machine) String() string {
-	return fmt.Sprintf("%s, %d logical CPUs, GOMAXPROCS=%d, %s %s/%s",
+	s := fmt.Sprintf("%s, %d logical CPUs, GOMAXPROCS=%d, %s %s/%s",
 		m.CPU, m.Cores, m.GOMAXPROCS, m.GoVersion, m.GOOS, m.GOARCH)
+	if m.Speedup > 0 {
+		s += fmt.Sprintf(", measured parallel speedup %.2fx of %d", m.Speedup, m.GOMAXPROCS)
+	}
+	return s
 }

@@ -176,6 +176,7 @@ func measure(vs []Variant, libSet map[string]bool, reps int, quick bool, command
 		Sizes:    sz,
 		Variants: vs,
 	}
+	r.Machine.Speedup = parallelSpeedup(r.Machine.GOMAXPROCS)
 	fmt.Fprintf(progress, "machine: %s\n", r.Machine)
 	for _, v := range vs {
 		var todo []Impl

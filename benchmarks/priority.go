@@ -80,16 +80,20 @@ func runPriority(sz *Sizes, t prioTarget) (Sample, error) {
 
 	submitted := make([]time.Time, sz.PrioHigh)
 	started := make([]time.Time, sz.PrioHigh)
+	// Open loop: High i is due at highT0 + (i+1)*interval whatever happened
+	// before; a late loop catches up at once instead of shifting every later
+	// arrival (a Ticker would drop ticks and accumulate the delay).
 	highT0 := time.Now()
-	tick := time.NewTicker(sz.PrioInterval)
 	for i := range sz.PrioHigh {
-		<-tick.C
+		due := highT0.Add(time.Duration(i+1) * sz.PrioInterval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
 		callers.Go(func() {
 			submitted[i] = time.Now()
 			t.submit(true, func() { started[i] = time.Now() })
 		})
 	}
-	tick.Stop()
 	callers.Wait()
 	if err := t.wait(); err != nil {
 		return nil, err

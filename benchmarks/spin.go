@@ -1,6 +1,7 @@
 package main
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -33,6 +34,26 @@ func calibrateSpin() float64 {
 		}
 	}
 	return iters / (float64(best.Nanoseconds()) / 1000)
+}
+
+// parallelSpeedup runs the same total spin work on one goroutine and split
+// over n goroutines and returns the ratio of the times (best of three each).
+func parallelSpeedup(n int) float64 {
+	const total = 100_000_000
+	best := func(k int) time.Duration {
+		b := time.Duration(1 << 62)
+		for range 3 {
+			t0 := time.Now()
+			var wg sync.WaitGroup
+			for range k {
+				wg.Go(func() { spin(total / k) })
+			}
+			wg.Wait()
+			b = min(b, time.Since(t0))
+		}
+		return b
+	}
+	return float64(best(1)) / float64(best(n))
 }
 
 func spinFor(sz *Sizes, d time.Duration) int {
