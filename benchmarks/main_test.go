@@ -257,3 +257,11 @@ func TestHumanize(t *testing.T) {
 		}
 	}
 }
+
+func TestFmtRatio(t *testing.T) {
+	for x, want := range map[float64]string{3871.2: "3871x", 12.34: "12.3x", 1: "1.00x", 0.4: "0.40x", 0.0047: "0.0047x"} {
+		if got := fmtRatio(x); got != want {
+			t.Errorf("fmtRatio(%v) = %q, want %q", x, got, want)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/alitto/pond/v2"
@@ -39,24 +38,14 @@ func runPriority(sz *Sizes, t prioTarget) (Sample, error) {
 	defer t.stop()
 	// One P more than workers: with GOMAXPROCS = W, workers that run CPU-bound
 	// tasks back to back without a scheduling point (a pool's worker loop)
-	// starve the goroutines that submit High tasks for up to the runtime's
-	// 10 ms preemption slice; the High submits would then be late, the
-	// backlog would drain meanwhile, and the latency would look small. "submit
+	// starve the goroutines that submit tasks for up to the runtime's 10 ms
+	// preemption slice: the backlog would drain before it is submitted, the
+	// High submits would be late, and the latency would look small. "submit
 	// lag" reports how late the High submits were against their schedule.
 	prev := runtime.GOMAXPROCS(sz.PrioWorkers + 1)
 	defer runtime.GOMAXPROCS(prev)
 	lowIters := spinFor(sz, sz.PrioLowWork)
-	// Until the whole backlog has been submitted, a Low task that gets a
-	// worker holds it but yields the CPU, so the caller goroutines get to run
-	// and queue up (else the backlog drains while callers wait for a CPU and
-	// there is no backlog to measure against).
-	var released atomic.Bool
-	lowTask := func() {
-		for !released.Load() {
-			runtime.Gosched()
-		}
-		spin(lowIters)
-	}
+	lowTask := func() { spin(lowIters) }
 
 	t0 := time.Now()
 	var entered, callers sync.WaitGroup
@@ -67,16 +56,16 @@ func runPriority(sz *Sizes, t prioTarget) (Sample, error) {
 			t.submit(false, lowTask)
 		})
 	}
-	// Every Low caller is at its submit call, and has blocked there or
-	// returned, before the backlog starts and the first High arrives.
+	// Every Low caller has made its submit call, and has blocked there or
+	// returned, before the first High arrives. Thanks to the spare P this
+	// takes a few milliseconds, during which the workers run a few dozen of
+	// the thousands of Low tasks.
 	entered.Wait()
 	if err := waitSettled(sz.PrioWorkers+2, 5*time.Second); err != nil {
-		released.Store(true)
 		callers.Wait()
 		t.wait()
 		return nil, err
 	}
-	released.Store(true)
 
 	submitted := make([]time.Time, sz.PrioHigh)
 	started := make([]time.Time, sz.PrioHigh)
@@ -120,8 +109,8 @@ func runPriority(sz *Sizes, t prioTarget) (Sample, error) {
 }
 
 // waitSettled polls the scheduler until at most n goroutines are running or
-// runnable (the W workers holding Low tasks, this goroutine, one spare): the
-// callers have all blocked or finished. It fails after timeout, saying so.
+// runnable (the W workers, this goroutine, one spare, e.g. a caller woken by a
+// freed slot): the callers have all blocked or finished. It fails after timeout, saying so.
 func waitSettled(n int, timeout time.Duration) error {
 	s := []metrics.Sample{
 		{Name: "/sched/goroutines/runnable:goroutines"},

@@ -252,8 +252,10 @@ func fmtRatio(x float64) string {
 		return fmt.Sprintf("%.0fx", x)
 	case x >= 10:
 		return fmt.Sprintf("%.1fx", x)
+	case x >= 0.1:
+		return fmt.Sprintf("%.2fx", x)
 	}
-	return fmt.Sprintf("%.2fx", x)
+	return fmt.Sprintf("%.2gx", x) // 0.0047x, not 0.00x
 }
 
 // decadeLabel writes 10^d compactly: 0.01, 0.1, 1, 10, 100, 1k, 10k, 100k, 1M...
