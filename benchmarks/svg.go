@@ -78,7 +78,14 @@ func writeSVG(out io.Writer, r *Run) error {
 			panels = append(panels, p)
 		}
 	}
-	panelH := func(p panel) int { return panelHead + len(p.rows)*(barH+barGap) + panelFoot }
+	notes := chartNotes(r)
+	panelH := func(p panel) int {
+		if p.rows == nil { // the notes panel
+			return 22 + 16*len(notes)
+		}
+		return panelHead + len(p.rows)*(barH+barGap) + panelFoot
+	}
+	panels = append(panels, panel{}) // the notes take the last grid cell
 
 	// Row heights: the tallest panel of each row of panels.
 	var rowH []int
@@ -110,6 +117,10 @@ func writeSVG(out io.Writer, r *Run) error {
 		if col == 0 && row > 0 {
 			y += rowH[row-1] + 16
 		}
+		if p.rows == nil {
+			drawNotes(s, notes, col*panelW, y)
+			continue
+		}
 		drawPanel(s, r, p.v, p.rows, col*panelW, y)
 	}
 	s.printf("</svg>\n")
@@ -117,6 +128,42 @@ func writeSVG(out io.Writer, r *Run) error {
 		return s.err
 	}
 	return s.w.Flush()
+}
+
+// chartNotes are the reading instructions printed in the chart's last cell.
+func chartNotes(r *Run) []string {
+	n := []string{
+		fmt.Sprintf("Each bar is the median of %d repetitions; shorter is better.", r.Reps),
+		"Ratios: the value divided by errgroup's on the same workload.",
+	}
+	has := map[string]bool{}
+	for _, v := range r.Variants {
+		has[scenarioOf(v.Key)] = true
+	}
+	if has["priority"] {
+		n = append(n, "priority: only echo has priorities; the others run FIFO.",
+			fmt.Sprintf("  GOMAXPROCS = %d (workers + 1) during that workload.", r.Sizes.PrioWorkers+1))
+	}
+	if has["forkjoin"] {
+		n = append(n, "forkjoin: deadlock = no result within the timeout;",
+			"  the attempt is abandoned, not retried.")
+	}
+	if has["memory"] {
+		n = append(n, fmt.Sprintf("memory: echo and pond queue tasks on %d workers;", r.Sizes.MemWorkers),
+			"  the others hold one goroutine per pending task.")
+	}
+	n = append(n, "Setups, all metrics and sizes: the printed table",
+		"  (go run . -from results.json).")
+	return n
+}
+
+func drawNotes(s *svgWriter, notes []string, x0, y0 int) {
+	s.printf(`<g transform="translate(%d,%d)">`+"\n", x0, y0)
+	s.printf(`<text x="10" y="14" font-size="13" font-weight="bold">How to read</text>` + "\n")
+	for i, line := range notes {
+		s.printf(`<text x="10" y="%d" font-size="11" fill="#333" xml:space="preserve">%s</text>`+"\n", 32+16*i, esc(line))
+	}
+	s.printf("</g>\n")
 }
 
 // metricUnit is the unit of v's primary metric.
