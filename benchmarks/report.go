@@ -50,7 +50,8 @@ func sizesOf(key string, sz Sizes) string {
 
 // printRun prints the machine, the sizes and one table per variant. Every
 // number is the median over the repetitions; the ratio column divides the
-// variant's primary metric by errgroup's (below 1 is better than errgroup).
+// variant's primary metric by errgroup's (below 1 is better than errgroup);
+// min..max is the primary metric's range over the repetitions.
 func printRun(w io.Writer, r *Run) {
 	fmt.Fprintf(w, "machine: %s\n", r.Machine)
 	fmt.Fprintf(w, "run:     %s  (%s)\n", r.Command, r.Date)
@@ -64,7 +65,7 @@ func printRun(w io.Writer, r *Run) {
 		for _, m := range v.Metrics {
 			hdr = append(hdr, m.Name)
 		}
-		hdr = append(hdr, "vs errgroup", "")
+		hdr = append(hdr, "vs errgroup", v.Primary+" min..max", "")
 		fmt.Fprintln(tw, strings.Join(hdr, "\t")+"\t")
 		for _, res := range r.Results {
 			if res.Variant != v.Key {
@@ -75,7 +76,7 @@ func printRun(w io.Writer, r *Run) {
 				for range v.Metrics {
 					row = append(row, "-")
 				}
-				row = append(row, "-", "  "+res.Status+"; "+res.Setup)
+				row = append(row, "-", "-", "  "+res.Status+"; "+res.Setup)
 			} else {
 				for _, m := range v.Metrics {
 					row = append(row, fmtNum(res.Median[m.Name]))
@@ -84,12 +85,27 @@ func printRun(w io.Writer, r *Run) {
 				if haveBase && base > 0 {
 					ratio = fmtRatio(res.Median[v.Primary] / base)
 				}
-				row = append(row, ratio, "  "+res.Setup)
+				row = append(row, ratio, spread(res.Reps, v.Primary), "  "+res.Setup)
 			}
 			fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 		}
 		tw.Flush()
 	}
+}
+
+// spread is the smallest and largest value of metric over the repetitions,
+// to show how much the median hides.
+func spread(reps []Sample, metric string) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range reps {
+		if v, ok := r[metric]; ok {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	if lo > hi {
+		return "-"
+	}
+	return fmtNum(lo) + ".." + fmtNum(hi)
 }
 
 // baseline is errgroup's primary metric on v, if it ran successfully.
