@@ -39,7 +39,10 @@ type Pool struct {
 	wg     sync.WaitGroup
 }
 
-type Stats struct{ Submitted, Completed uint64 }
+type Stats struct {
+	Submitted, Completed uint64
+	Workers              int
+}
 
 func New(opts ...Option) *Pool { return &Pool{} }
 

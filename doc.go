@@ -1,0 +1,43 @@
+// Package echo is context-native structured concurrency with priorities.
+//
+// A request handler opens a scope, spawns children into it, and waits for
+// them all before it returns: no goroutine outlives the work that started
+// it. The block form is [Nursery]; the spawning functions [Go], [TryGo] and
+// [Start] find the innermost scope in the context they are given, so any
+// code holding a child's ctx can add siblings or open nested scopes:
+//
+//	err := echo.Nursery(ctx, func(ctx context.Context) error {
+//		echo.Go(ctx, echo.High, fetchUser)
+//		echo.Go(ctx, echo.Low, warmCache)
+//		return nil
+//	})
+//
+// The rules users rely on:
+//
+//   - Fail-fast: the first error (or panic) cancels the scope's context with
+//     that error as its cause; children still queued are not started, and
+//     children that then return only the cancellation are not reported
+//     again. [WithCollectAll] turns a scope into a supervisor instead.
+//   - [Scope.Wait] returns every reported error combined with
+//     go.uber.org/multierr (a single error comes back as itself); a panic is
+//     a [*PanicError] with the panicking goroutine's stack.
+//   - A [Scope] is single-use, and misuse (nil ctx or fn, an unknown
+//     [Priority], Go after Wait, Go on a context without a scope) panics at
+//     the call site with a message naming the function.
+//   - A scope opened on a context that carries a scope is nested: it shares
+//     the pool and inherits cancellation. [WithTimeout], [WithLimit] and
+//     [WithName] bound and label a scope.
+//
+// Children run on a bounded, priority-aware, work-stealing [pool.Pool]
+// ([pool.Default] unless [WithPool]): High children are started before
+// Normal and Low ones whenever the machine is busy. Waiting never ties up
+// the pool: Wait runs its scope's queued children itself and otherwise
+// blocks through [pool.Block], so recursive fork-join through nested scopes
+// completes on a two-worker pool. When High code waits on a scope, the
+// scope's queued lower-priority children are escalated to High, so a High
+// request is not stuck behind its own Low children.
+//
+// [Group] and [WithContext] are a drop-in replacement for
+// golang.org/x/sync/errgroup with its exact semantics (every function on its
+// own goroutine), except that panics are returned as [*PanicError].
+package echo

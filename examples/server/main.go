@@ -1,0 +1,220 @@
+// Command server is an HTTP server that opens one Echo scope per request.
+// Each request fans out prioritized children: the part the user waits for
+// runs at High, an analytics write at Low. A client that goes away cancels its
+// request's scope, and with it every child.
+//
+// By default it tests itself: it listens on 127.0.0.1, sends itself requests
+// through net/http while a CPU-heavy background job keeps the pool busy,
+// prints the latencies and exits.
+//
+//	go run ./examples/server              # self-test, then exit
+//	go run ./examples/server -selftest=false -addr 127.0.0.1:8080
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/echo-scheduler/echo"
+	"github.com/echo-scheduler/echo/pool"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
+	selftest := flag.Bool("selftest", true, "send requests to itself, print latencies and exit")
+	requests := flag.Int("requests", 200, "self-test requests")
+	flag.Parse()
+
+	p := pool.New() // max(2, GOMAXPROCS) workers, shared by every request
+	defer p.Stop(context.Background())
+	srv := newServer(p)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.routes(), ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+	url := "http://" + ln.Addr().String()
+
+	if !*selftest {
+		fmt.Println("listening on", url, "(Ctrl-C to stop); try", url+"/quote?item=42")
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt)
+		<-sig
+		return
+	}
+	if err := selfTest(url, srv, *requests); err != nil {
+		fmt.Fprintln(os.Stderr, "selftest:", err)
+		os.Exit(1)
+	}
+}
+
+// server answers /quote: price and stock are looked up in parallel (High),
+// the request is logged for analytics (Low), all in one scope.
+type server struct {
+	pool      *pool.Pool
+	analytics atomic.Int64 // analytics records written
+	cancelled atomic.Int64 // requests whose scope ended by client cancellation
+}
+
+func newServer(p *pool.Pool) *server { return &server{pool: p} }
+
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /quote", s.quote)
+	return mux
+}
+
+type quote struct {
+	Item  int     `json:"item"`
+	Price float64 `json:"price"`
+	Stock int     `json:"stock"`
+}
+
+func (s *server) quote(w http.ResponseWriter, r *http.Request) {
+	item, err := strconv.Atoi(r.URL.Query().Get("item"))
+	if err != nil || item < 0 {
+		http.Error(w, "item must be a non-negative integer", http.StatusBadRequest)
+		return
+	}
+	var q quote
+	q.Item = item
+	// The request's ctx is cancelled when the client goes away: the scope,
+	// and every child in it, sees that at once.
+	err = echo.Nursery(r.Context(), func(ctx context.Context) error {
+		echo.Go(ctx, echo.High, func(ctx context.Context) error {
+			q.Price = price(item)
+			return ctx.Err()
+		})
+		echo.Go(ctx, echo.High, func(ctx context.Context) error {
+			n, err := stock(ctx, item)
+			q.Stock = n
+			return err
+		})
+		echo.Go(ctx, echo.Low, func(ctx context.Context) error {
+			s.analytics.Add(1)
+			return nil
+		})
+		return nil
+	}, echo.WithPool(s.pool), echo.WithName("quote"), echo.WithTimeout(2*time.Second))
+	switch {
+	case errors.Is(err, context.Canceled):
+		s.cancelled.Add(1)
+		return // the client is gone; nobody reads the answer
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(q)
+}
+
+// price is a small CPU-bound computation.
+func price(item int) float64 {
+	h := fnv.New64a()
+	for i := range 2000 {
+		fmt.Fprint(h, item, i)
+	}
+	return float64(h.Sum64()%10000) / 100
+}
+
+// stock simulates a call to another service that honours cancellation.
+func stock(ctx context.Context, item int) (int, error) {
+	t := time.NewTimer(200 * time.Microsecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return item % 17, nil
+	case <-ctx.Done():
+		return 0, context.Cause(ctx)
+	}
+}
+
+// selfTest keeps the pool busy with Low background work, sends requests
+// sequentially and a few that it abandons, and prints what it saw.
+func selfTest(url string, s *server, n int) error {
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	bg.Go(func() { background(bgCtx, s.pool) })
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	lat := make([]time.Duration, 0, n)
+	for i := range n {
+		start := time.Now()
+		resp, err := client.Get(fmt.Sprintf("%s/quote?item=%d", url, i))
+		if err != nil {
+			stopBackground()
+			bg.Wait()
+			return err
+		}
+		var q quote
+		err = json.NewDecoder(resp.Body).Decode(&q)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || q.Item != i {
+			stopBackground()
+			bg.Wait()
+			return fmt.Errorf("request %d: status %d, %+v, %v", i, resp.StatusCode, q, err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+
+	// A client that gives up: its request's scope is cancelled.
+	abandoned := 0
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Microsecond)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/quote?item=%d", url, i), nil)
+		if resp, err := client.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		} else {
+			abandoned++
+		}
+		cancel()
+	}
+	stopBackground()
+	bg.Wait()
+
+	slices.Sort(lat)
+	fmt.Printf("%d requests on a pool of %d workers kept busy by Low background work:\n", n, s.pool.Stats().Workers)
+	fmt.Printf("  latency p50 %v  p99 %v  max %v\n", lat[len(lat)/2].Round(time.Microsecond),
+		lat[len(lat)*99/100].Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+	fmt.Printf("  analytics records written (Low): %d\n", s.analytics.Load())
+	fmt.Printf("  abandoned by the client: %d (scopes that saw the cancellation so far: %d)\n", abandoned, s.cancelled.Load())
+	return nil
+}
+
+// background keeps the pool busy with CPU-bound Low tasks until ctx ends,
+// as a batch job sharing the server's pool would.
+func background(ctx context.Context, p *pool.Pool) {
+	echo.Nursery(ctx, func(ctx context.Context) error {
+		for ctx.Err() == nil {
+			echo.Go(ctx, echo.Low, func(ctx context.Context) error {
+				spin(500 * time.Microsecond)
+				return nil
+			})
+		}
+		return nil
+	}, echo.WithPool(p), echo.WithLimit(64), echo.WithName("background"))
+}
+
+func spin(d time.Duration) {
+	for start := time.Now(); time.Since(start) < d; {
+	}
+}

@@ -1,0 +1,82 @@
+package echo
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/echo-scheduler/echo/pool"
+)
+
+// An Option configures a scope opened by [NewScope] or [Nursery].
+type Option func(*config)
+
+type config struct {
+	runner     runner
+	limit      int // 0: no limit
+	collectAll bool
+	hasTimeout bool
+	timeout    time.Duration
+	name       string
+}
+
+// WithPool runs the scope's children on p. Without it a scope uses the pool
+// of the scope it is nested in, or [pool.Default] at the top level.
+// WithPool panics if p is nil.
+func WithPool(p *pool.Pool) Option {
+	if p == nil {
+		panic("echo: WithPool called with a nil pool")
+	}
+	return func(c *config) { c.runner = p }
+}
+
+// withRunner is WithPool for tests' fake pools.
+func withRunner(r runner) Option {
+	return func(c *config) { c.runner = r }
+}
+
+// WithLimit allows at most n children of the scope to be active at once:
+// a child is active from the moment Go accepts it (queued or running) until
+// it returns, as in errgroup. Go waits for a free slot and TryGo returns
+// false when none is free. A negative n means no limit (as errgroup's
+// SetLimit); WithLimit panics if n is 0, since such a scope could never run
+// a child.
+func WithLimit(n int) Option {
+	if n == 0 {
+		panic("echo: WithLimit called with n = 0; a scope needs n >= 1 slots (or n < 0 for no limit)")
+	}
+	return func(c *config) {
+		c.limit = max(n, 0)
+	}
+}
+
+// WithCollectAll makes the scope a supervisor: a child's error (or panic)
+// does not cancel its siblings; Wait reports every failure once all
+// children are done. An error from a [Nursery] body still cancels the
+// children, since the body has given up on them.
+func WithCollectAll() Option {
+	return func(c *config) { c.collectAll = true }
+}
+
+// WithTimeout gives the scope a deadline d from now: when it passes, the
+// scope's context is cancelled with context.DeadlineExceeded as its cause,
+// and Wait returns context.DeadlineExceeded if that cut any child short.
+// A d <= 0 gives a scope that is cancelled from the start, as
+// context.WithTimeout does.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) { c.hasTimeout, c.timeout = true, d }
+}
+
+// WithName names the scope. The name appears in errors the scope makes
+// itself, and the scope's children run under the pprof labels
+// "echo.scope" (the name) and "echo.priority" ("high", "normal" or "low"),
+// so a CPU profile can be split with, for example,
+// go tool pprof -tagfocus=echo.priority=high. A named scope is also a
+// runtime/trace task "echo.scope NAME" (children are regions in it while
+// tracing). Unnamed scopes do no label work at all. WithName panics if name
+// is empty.
+func WithName(name string) Option {
+	if name == "" {
+		panic(fmt.Sprintf("echo: WithName called with name = %q; a name must not be empty", name))
+	}
+	return func(c *config) { c.name = name }
+}
