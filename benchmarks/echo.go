@@ -1,5 +1,3 @@
-//go:build echoroot
-
 package main
 
 import (
