@@ -149,7 +149,8 @@ func chartNotes(r *Run) []string {
 			"  the attempt is abandoned, not retried.")
 	}
 	if has["memory"] {
-		n = append(n, fmt.Sprintf("memory: echo and pond queue tasks on %d workers;", r.Sizes.MemWorkers),
+		n = append(n, fmt.Sprintf("memory: echo and pond queue tasks on pools of %d workers", r.Sizes.MemWorkers),
+			"  (echo's adds workers while tasks block: see goroutines);",
 			"  the others hold one goroutine per pending task.")
 	}
 	n = append(n, "Setups, all metrics and sizes: the printed table",
