@@ -1,0 +1,208 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"time"
+)
+
+// Sizes are the workload sizes of one run. They are printed with the results
+// and stored in the JSON, so a table always says what it measured.
+type Sizes struct {
+	FanoutTasks   int           `json:"fanout_tasks"`
+	Bound         int           `json:"bound"` // the "bounded" worker/limit count: GOMAXPROCS
+	PrioWorkers   int           `json:"prio_workers"`
+	PrioLow       int           `json:"prio_low"`
+	PrioHigh      int           `json:"prio_high"`
+	PrioLowWork   time.Duration `json:"prio_low_work_ns"`
+	PrioInterval  time.Duration `json:"prio_interval_ns"`
+	FibN          int           `json:"fib_n"`
+	FibCutoff     int           `json:"fib_cutoff"`
+	FibWorkers    int           `json:"fib_workers"`
+	FibTimeout    time.Duration `json:"fib_timeout_ns"`
+	IOTasks       int           `json:"io_tasks"`
+	IOSleep       time.Duration `json:"io_sleep_ns"`
+	IOWorkers     int           `json:"io_workers"`
+	MemTasks      int           `json:"mem_tasks"`
+	MemWorkers    int           `json:"mem_workers"`
+	SpinPerMicros float64       `json:"spin_iters_per_us"` // calibration of the CPU-burning loop
+}
+
+// defaultSizes are the sizes of the issue's workloads; quick shrinks them
+// for a smoke run (-quick).
+func defaultSizes(quick bool) Sizes {
+	s := Sizes{
+		FanoutTasks:  200_000,
+		Bound:        runtime.GOMAXPROCS(0),
+		PrioWorkers:  2,
+		PrioLow:      5_000,
+		PrioHigh:     200,
+		PrioLowWork:  100 * time.Microsecond,
+		PrioInterval: time.Millisecond,
+		FibN:         30,
+		FibCutoff:    15,
+		FibWorkers:   2,
+		FibTimeout:   5 * time.Second,
+		IOTasks:      2_000,
+		IOSleep:      time.Millisecond,
+		IOWorkers:    runtime.GOMAXPROCS(0),
+		MemTasks:     1_000_000,
+		MemWorkers:   2,
+	}
+	if quick {
+		s.FanoutTasks = 20_000
+		s.PrioLow = 1_000
+		s.PrioHigh = 50
+		s.FibN = 22
+		s.IOTasks = 200
+		s.MemTasks = 50_000
+	}
+	return s
+}
+
+// Metric is one measured quantity of a variant.
+type Metric struct {
+	Name string `json:"name"` // e.g. "ns/task"
+	Unit string `json:"unit"` // for the chart axis, e.g. "ns"
+}
+
+// Variant is one workload configuration: every library runs it once per
+// repetition. Its description is stored in the results so that a saved run
+// can be printed and charted without this program's tables.
+type Variant struct {
+	Key         string        `json:"key"` // "fanout/unbounded"
+	Title       string        `json:"title"`
+	Description string        `json:"description"`
+	Metrics     []Metric      `json:"metrics"`
+	Primary     string        `json:"primary"` // the metric charted and compared to errgroup
+	Timeout     time.Duration `json:"-"`
+	OnTimeout   string        `json:"-"` // status reported when an attempt times out
+}
+
+// Sample is the metrics of one attempt.
+type Sample map[string]float64
+
+// Impl is one library's implementation of a variant.
+type Impl struct {
+	Lib   string // a name from libOrder
+	Setup string // how the library is configured, printed in the table
+	Run   func(sz *Sizes) (Sample, error)
+}
+
+// libOrder fixes the row order and colours of every table and chart.
+var libOrder = []string{"echo", "echo.Group", "errgroup", "conc", "ants", "pond", "goroutines"}
+
+func libRank(name string) int {
+	for i, n := range libOrder {
+		if n == name {
+			return i
+		}
+	}
+	return len(libOrder)
+}
+
+var impls = map[string][]Impl{}
+
+// register adds an implementation of the variant key. Files register in init,
+// so a library's code lives in its own file (echo's in echo.go).
+func register(key string, im Impl) {
+	if _, ok := variantByKey(key); !ok {
+		panic(fmt.Sprintf("register: unknown variant %q", key))
+	}
+	impls[key] = append(impls[key], im)
+	sort.SliceStable(impls[key], func(i, j int) bool {
+		return libRank(impls[key][i].Lib) < libRank(impls[key][j].Lib)
+	})
+}
+
+func variantByKey(key string) (Variant, bool) {
+	for _, v := range variants() {
+		if v.Key == key {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+
+// scenarioOf is the scenario name of a variant key ("fanout" of "fanout/bounded").
+func scenarioOf(key string) string {
+	for i := range key {
+		if key[i] == '/' {
+			return key[:i]
+		}
+	}
+	return key
+}
+
+var scenarios = []string{"fanout", "priority", "forkjoin", "iofanout", "memory"}
+
+// variants lists every workload in run order.
+func variants() []Variant {
+	return []Variant{
+		{
+			Key:         "fanout/unbounded",
+			Title:       "fan-out of no-op tasks, unbounded",
+			Description: "submit N no-op tasks and wait for all; each library's default (no limit)",
+			Metrics:     []Metric{{"ns/task", "ns"}, {"allocs/task", "allocs"}, {"B/task", "B"}},
+			Primary:     "ns/task",
+			Timeout:     60 * time.Second,
+			OnTimeout:   "timeout",
+		},
+		{
+			Key:         "fanout/bounded",
+			Title:       "fan-out of no-op tasks, bounded to GOMAXPROCS",
+			Description: "as unbounded, with each library's limit set to GOMAXPROCS",
+			Metrics:     []Metric{{"ns/task", "ns"}, {"allocs/task", "allocs"}, {"B/task", "B"}},
+			Primary:     "ns/task",
+			Timeout:     60 * time.Second,
+			OnTimeout:   "timeout",
+		},
+		{
+			Key:   "priority/saturated",
+			Title: "High-priority latency behind a Low backlog",
+			Description: "2 workers; a backlog of Low CPU tasks is submitted first (one caller goroutine per submit), " +
+				"then High tasks arrive at fixed intervals; latency = High submit call -> High task start. " +
+				"Libraries without priorities run everything FIFO. GOMAXPROCS = W+1 here, so submitters get a P; " +
+				"submit lag = how late the High submit calls were against their schedule",
+			Metrics: []Metric{{"p50 µs", "µs"}, {"p99 µs", "µs"}, {"max µs", "µs"}, {"total ms", "ms"}, {"submit lag p99 µs", "µs"}},
+			Primary: "p99 µs",
+			Timeout: 60 * time.Second, OnTimeout: "timeout",
+		},
+		{
+			Key:   "forkjoin/fib",
+			Title: "fork-join: recursive fib through nested groups, bounded",
+			Description: "each call above the cutoff forks fib(n-1) and fib(n-2) into a nested group and waits; " +
+				"pools share one pool of W workers, group libraries set a per-group limit of W",
+			Metrics: []Metric{{"ms", "ms"}},
+			Primary: "ms",
+			Timeout: 5 * time.Second, OnTimeout: "deadlock (timeout 5s)",
+		},
+		{
+			Key:         "iofanout/unbounded",
+			Title:       "I/O fan-out (tasks sleep), unbounded",
+			Description: "N tasks that each sleep; each library's default configuration; wall time",
+			Metrics:     []Metric{{"ms", "ms"}},
+			Primary:     "ms",
+			Timeout:     60 * time.Second, OnTimeout: "timeout",
+		},
+		{
+			Key:   "iofanout/bounded",
+			Title: "I/O fan-out (tasks sleep), bounded to W workers",
+			Description: "as unbounded, with each library's bounded configuration of W workers/limit; " +
+				"a fixed limit needs N/W sleeps in sequence, echo's pool may add workers for blocked tasks",
+			Metrics: []Metric{{"ms", "ms"}},
+			Primary: "ms",
+			Timeout: 60 * time.Second, OnTimeout: "timeout",
+		},
+		{
+			Key:   "memory/pending",
+			Title: "memory with N tasks pending at once",
+			Description: "submit N tasks that each wait on one gate channel, then open the gate; " +
+				"peak (heap in use + stacks) above the baseline, sampled, and peak goroutines",
+			Metrics: []Metric{{"peak MiB", "MiB"}, {"B/task", "B"}, {"goroutines", "goroutines"}},
+			Primary: "B/task",
+			Timeout: 120 * time.Second, OnTimeout: "timeout",
+		},
+	}
+}
