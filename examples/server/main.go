@@ -1,7 +1,9 @@
 // Command server is an HTTP server that opens one Echo scope per request.
-// Each request fans out prioritized children: the part the user waits for
-// runs at High, an analytics write at Low. A client that goes away cancels its
-// request's scope, and with it every child.
+// Each request fans out the parts of its answer as High children; a client
+// that goes away cancels its request's scope, and with it every child. Work
+// the answer does not wait for (an analytics write) goes at Low into the
+// server's own long-lived scope, which supervises it and is joined at
+// shutdown: nothing is fire-and-forget, and no request waits behind it.
 //
 // By default it tests itself: it listens on 127.0.0.1, sends itself requests
 // through net/http while a CPU-heavy background job keeps the pool busy,
@@ -24,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -40,7 +43,11 @@ func main() {
 	requests := flag.Int("requests", 200, "self-test requests")
 	flag.Parse()
 
-	p := pool.New() // max(2, GOMAXPROCS) workers, shared by every request
+	// One worker fewer than Ps: the pool keeps its workers busy while work
+	// is queued, and Go polls the network late (up to 10 ms) when every P
+	// runs CPU-bound code, so a server that mixes CPU-heavy background work
+	// with network I/O leaves one P to the network goroutines.
+	p := pool.New(pool.WithWorkers(max(1, runtime.GOMAXPROCS(0)-1)))
 	defer p.Stop(context.Background())
 	srv := newServer(p)
 
@@ -58,6 +65,8 @@ func main() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt)
 		<-sig
+		hs.Close()
+		srv.close()
 		return
 	}
 	if err := selfTest(url, srv, *requests); err != nil {
@@ -70,11 +79,24 @@ func main() {
 // the request is logged for analytics (Low), all in one scope.
 type server struct {
 	pool      *pool.Pool
+	bg        *echo.Scope  // the server's scope: work that outlives a request
 	analytics atomic.Int64 // analytics records written
 	cancelled atomic.Int64 // requests whose scope ended by client cancellation
 }
 
-func newServer(p *pool.Pool) *server { return &server{pool: p} }
+func newServer(p *pool.Pool) *server {
+	// Failures of background work are logged, not fatal to the server.
+	bg, _ := echo.NewScope(context.Background(), echo.WithPool(p), echo.WithCollectAll(), echo.WithName("server"))
+	return &server{pool: p, bg: bg}
+}
+
+// close joins the server's background work. Call it once no request can
+// start any more.
+func (s *server) close() {
+	if err := s.bg.Wait(); err != nil {
+		log.Println("background work failed:", err)
+	}
+}
 
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -108,10 +130,6 @@ func (s *server) quote(w http.ResponseWriter, r *http.Request) {
 			q.Stock = n
 			return err
 		})
-		echo.Go(ctx, echo.Low, func(ctx context.Context) error {
-			s.analytics.Add(1)
-			return nil
-		})
 		return nil
 	}, echo.WithPool(s.pool), echo.WithName("quote"), echo.WithTimeout(2*time.Second))
 	switch {
@@ -122,6 +140,10 @@ func (s *server) quote(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
+	s.bg.Go(echo.Low, func(ctx context.Context) error {
+		s.analytics.Add(1) // a write to an analytics store
+		return nil
+	})
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(q)
 }
@@ -190,6 +212,7 @@ func selfTest(url string, s *server, n int) error {
 	}
 	stopBackground()
 	bg.Wait()
+	s.close()
 
 	slices.Sort(lat)
 	fmt.Printf("%d requests on a pool of %d workers kept busy by Low background work:\n", n, s.pool.Stats().Workers)
