@@ -31,9 +31,12 @@
 // Children run on a bounded, priority-aware, work-stealing [pool.Pool]
 // ([pool.Default] unless [WithPool]): High children are started before
 // Normal and Low ones whenever the machine is busy. Waiting never ties up
-// the pool: Wait runs its scope's queued children itself and otherwise
-// blocks through [pool.Block], so recursive fork-join through nested scopes
-// completes on a two-worker pool. When High code waits on a scope, the
+// the pool: a pool worker that waits on a scope runs that scope's queued
+// children itself and otherwise blocks through [pool.Block], which lends the
+// pool a spare worker, so recursive fork-join through nested scopes
+// completes on a two-worker pool. (Code outside the pool, such as a request
+// handler, just waits: its children run on the pool, within its bound and
+// in priority order.) When High code waits on a scope, the
 // scope's queued lower-priority children are escalated to High, so a High
 // request is not stuck behind its own Low children.
 //

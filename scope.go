@@ -595,7 +595,13 @@ func (s *Scope) Wait() error {
 		s.escalate()
 	}
 	for {
-		if s.helps {
+		// Off the pool, help only once the scope is cancelled: then it runs
+		// no user code (execute skips every child of a cancelled scope), it
+		// just settles the queued children as not started, so Wait does not
+		// wait for the pool to reach them.
+		cancelled := s.ctx.Err() != nil
+		helping := s.helps || cancelled
+		if helping {
 			s.help()
 		}
 		s.mu.Lock()
@@ -603,7 +609,7 @@ func (s *Scope) Wait() error {
 			s.mu.Unlock()
 			break
 		}
-		if s.helps && len(s.queue) > 0 {
+		if helping && len(s.queue) > 0 {
 			s.mu.Unlock()
 			continue
 		}
@@ -612,7 +618,16 @@ func (s *Scope) Wait() error {
 		}
 		wake := s.wake
 		s.mu.Unlock()
-		pool.Block(s.parent, func() { <-wake })
+		var done <-chan struct{}
+		if !helping {
+			done = s.ctx.Done() // cancellation: go round once more to settle the queue
+		}
+		pool.Block(s.parent, func() {
+			select {
+			case <-wake:
+			case <-done:
+			}
+		})
 	}
 	return s.finish()
 }
