@@ -1,93 +1,381 @@
-// Package pool is a bounded, priority-aware, work-stealing worker pool.
-//
-// TEMPORARY STUB: this file fixes the API the root package builds on; every
-// task runs on its own goroutine. It is being replaced by the real pool.
 package pool
 
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/echo-scheduler/echo/deque"
 )
 
-// Priority is a task's urgency; see deque.Priority.
+// Priority is a task's urgency: [High], [Normal] or [Low]. It is the same
+// type as deque.Priority and the root package's Priority.
 type Priority = deque.Priority
 
 const (
-	High   = deque.High
+	// High tasks start before Normal and Low ones whenever workers are busy.
+	High = deque.High
+	// Normal is for ordinary tasks.
 	Normal = deque.Normal
-	Low    = deque.Low
+	// Low tasks run when nothing more urgent waits, with a bounded share
+	// under a flood of urgent work (see the package doc).
+	Low = deque.Low
 )
 
 var (
-	ErrClosed    = errors.New("pool: closed")
+	// ErrClosed is returned by Submit, TrySubmit, Go and TryGo once Stop
+	// has been called (or the pool was dropped), including calls that were
+	// waiting for queue space when Stop began.
+	ErrClosed = errors.New("pool: closed")
+	// ErrQueueFull is returned by TrySubmit and TryGo when the queue holds
+	// as many waiting tasks as its capacity (see WithQueueCapacity).
 	ErrQueueFull = errors.New("pool: queue full")
 )
 
-type config struct{ workers, capacity int }
-
-type Option func(*config)
-
-func WithWorkers(n int) Option       { return func(c *config) { c.workers = n } }
-func WithQueueCapacity(n int) Option { return func(c *config) { c.capacity = n } }
-
+// Pool is a bounded, priority-aware, work-stealing pool of worker
+// goroutines; see the package doc for its scheduling rules. Make one with
+// [New] or use [Default]. All methods are safe for concurrent use.
+//
+// A Pool is a thin handle: if it becomes unreachable without [Pool.Stop], a
+// cleanup stops its workers (they finish the accepted tasks first).
 type Pool struct {
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
+	s *state
 }
 
-type Stats struct {
-	Submitted, Completed uint64
-	Workers              int
+// state is everything the workers reference. It never points back to the
+// Pool handle, so a dropped handle can be collected and its cleanup run.
+type state struct {
+	cfg config
+	q   *deque.StealingQueue[task]
+
+	// pending counts accepted tasks that have not started (queued, or being
+	// pushed), with closedBit set once Stop begins. One word, so "accept a
+	// task" (increment unless closed or full) is a single CAS that cannot
+	// race with Stop: a task is either counted before the bit is set, and
+	// then run, or refused.
+	pending atomic.Int64
+	_       [56]byte // pending is written per task: keep it off the next fields' line
+
+	// Parking (see worker.go): idle is the stack of parked workers, under
+	// idleMu; nidle mirrors len(idle) for lock-free checks; spinning counts
+	// workers woken to search for work that have not found any or parked.
+	idleMu      sync.Mutex
+	idle        []*worker
+	nidle       atomic.Int32
+	spinning    atomic.Int32
+	maxSpinning int32       // GOMAXPROCS at New
+	reaper      *time.Timer // retires idle extras (see reap); armed under idleMu
+	reaperArmed bool        // under idleMu
+
+	base     []*worker     // base workers, fixed at New
+	workers  atomic.Int32  // workers running (base + extra)
+	extras   atomic.Int32  // extra workers running
+	extraSeq atomic.Uint32 // numbers extra workers, to pick their stats shard
+	blocked  atomic.Int32  // tasks inside Block
+	extraSt  []workerStats // stats of extra workers, sharded to spread contention
+	panics   atomic.Uint64 // tasks that panicked
+	goexits  atomic.Uint64 // tasks that called runtime.Goexit
+	mon      monitor
+	stopOnce sync.Once
+	quit     chan struct{} // closed when Stop begins
+
+	// Joining: live counts the goroutines of the pool (workers and the
+	// monitor) under lifeMu. The last one to exit sets gone and closes done;
+	// after that no goroutine may be added (addLive refuses), so a Block
+	// called through a leaked ctx after Stop cannot start a worker that
+	// outlives the pool. Base workers and the monitor exit only after Stop
+	// began, so live > 0 until then.
+	lifeMu sync.Mutex
+	live   int
+	gone   bool
+	done   chan struct{}
+
+	// Backpressure (WithQueueCapacity): a Submit waiting for room takes
+	// spaceCh under spaceMu and counts itself in spaceWaiters; a worker that
+	// starts a task while spaceWaiters > 0 closes spaceCh and replaces it.
+	spaceMu      sync.Mutex
+	spaceCh      chan struct{}
+	spaceWaiters atomic.Int32
 }
 
-func New(opts ...Option) *Pool { return &Pool{} }
+const closedBit = 1 << 62
 
-var defaultPool = sync.OnceValue(func() *Pool { return New() })
+// extraShards is the number of stats blocks extra workers share: extras come
+// and go by the thousand, so they do not get a block each, and one shared
+// block would be a contended cache line on every task start.
+const extraShards = 16
 
+// New starts a pool configured by opts and returns its handle. Its base
+// workers are parked until work arrives. Call [Pool.Stop] when done with it.
+func New(opts ...Option) *Pool {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.maxWorkers < cfg.workers {
+		panic("pool: New called with WithMaxWorkers(" + strconv.Itoa(cfg.maxWorkers) +
+			") below the " + strconv.Itoa(cfg.workers) + " base workers; need max >= workers")
+	}
+	s := &state{
+		cfg:     cfg,
+		q:       deque.NewStealingQueue[task](fairEvery),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		spaceCh: make(chan struct{}),
+		extraSt: make([]workerStats, extraShards),
+	}
+	for i := range s.extraSt {
+		s.extraSt[i].shared = true
+	}
+	s.maxSpinning = int32(max(1, runtime.GOMAXPROCS(0)))
+	s.reaper = time.AfterFunc(time.Hour, s.reap)
+	s.reaper.Stop()
+	s.mon.init()
+	s.idle = make([]*worker, 0, cfg.workers)
+	s.base = make([]*worker, cfg.workers)
+	for i := range s.base {
+		s.base[i] = newWorker(s, i, false)
+	}
+	s.live = len(s.base) + 1
+	s.workers.Store(int32(len(s.base)))
+	go s.monitorLoop()
+	for _, w := range s.base {
+		go w.loop()
+	}
+	p := &Pool{s: s}
+	// The drop guard: when the handle is unreachable, begin Stop. Workers
+	// drain the accepted tasks and exit; nothing waits for them.
+	runtime.AddCleanup(p, func(s *state) { s.beginStop() }, s)
+	return p
+}
+
+var defaultPool = sync.OnceValue(func() *Pool { return New(WithName("default")) })
+
+// Default returns the process-wide pool, created with default options on
+// first use. Stop it only at process or test exit (for example at the end
+// of TestMain, so that goleak finds no workers): after Stop it refuses all
+// work with ErrClosed, for every user in the process, for good.
 func Default() *Pool { return defaultPool() }
 
-func (p *Pool) Submit(ctx context.Context, prio Priority, fn func()) error {
-	return p.Go(ctx, prio, func(context.Context) { fn() })
-}
-
-func (p *Pool) TrySubmit(prio Priority, fn func()) error {
-	return p.Go(context.Background(), prio, func(context.Context) { fn() })
-}
-
-// Go is Submit for tasks that take a context: fn receives ctx, annotated
-// with the worker that runs fn, so that Go, Submit and Block calls made with
-// it from inside fn use that worker (its own deque; a spare worker while
-// blocked). Errors as Submit.
-func (p *Pool) Go(ctx context.Context, prio Priority, fn func(ctx context.Context)) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return ErrClosed
+func checkArgs(fn string, ctx context.Context, prio Priority, hasFn bool) {
+	if !hasFn {
+		panic("pool: " + fn + " called with a nil function")
 	}
-	p.wg.Add(1)
-	go func() { defer p.wg.Done(); fn(ctx) }()
-	return nil
+	if !prio.Valid() {
+		panic("pool: " + fn + " called with invalid priority " + prio.String())
+	}
+	if ctx == nil {
+		panic("pool: " + fn + " called with a nil context")
+	}
 }
 
-// TryGo is Go without waiting: ErrQueueFull when the queue is full.
+// Submit queues fn to run once on a worker at priority prio. If the queue
+// is full it waits for room, returning ctx.Err() if ctx ends first. It
+// returns [ErrClosed] once Stop has begun, also when it was waiting. ctx is
+// used only for that wait and, if it is a task's ctx from [Pool.Go], to queue
+// fn on that worker's own deque. It panics on a nil fn or ctx or an invalid
+// priority.
+func (p *Pool) Submit(ctx context.Context, prio Priority, fn func()) error {
+	checkArgs("Submit", ctx, prio, fn != nil)
+	return p.s.submit(ctx, task{fn: fn, prio: prio}, true)
+}
+
+// TrySubmit is Submit without waiting and without a ctx: it returns
+// [ErrQueueFull] when the queue is full, [ErrClosed] after Stop.
+func (p *Pool) TrySubmit(prio Priority, fn func()) error {
+	checkArgs("TrySubmit", context.Background(), prio, fn != nil)
+	return p.s.submit(nil, task{fn: fn, prio: prio}, false)
+}
+
+// Go is Submit for tasks that take a context: fn receives ctx annotated
+// with the worker that runs it, so Go, TryGo, Submit and [Block] calls made
+// with that ctx from inside fn use that worker (new tasks go on its own
+// deque; Block lends a spare worker). The annotation does not change ctx's
+// deadline, cancellation or values. Errors as Submit.
+func (p *Pool) Go(ctx context.Context, prio Priority, fn func(ctx context.Context)) error {
+	checkArgs("Go", ctx, prio, fn != nil)
+	return p.s.submit(ctx, task{cfn: fn, ctx: ctx, prio: prio}, true)
+}
+
+// TryGo is Go without waiting: it returns [ErrQueueFull] when the queue is
+// full, [ErrClosed] after Stop.
 func (p *Pool) TryGo(ctx context.Context, prio Priority, fn func(ctx context.Context)) error {
-	return p.Go(ctx, prio, fn)
+	checkArgs("TryGo", ctx, prio, fn != nil)
+	return p.s.submit(ctx, task{cfn: fn, ctx: ctx, prio: prio}, false)
 }
 
-// Block runs fn, which is about to block; if ctx came from a task of a pool
-// (see Go), that pool lends a spare worker for the duration.
-func Block(ctx context.Context, fn func()) { fn() }
+// count returns the number of accepted tasks not yet started.
+func (s *state) count() int64 { return s.pending.Load() &^ closedBit }
 
-func (p *Pool) Stop(ctx context.Context) error {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
-	p.wg.Wait()
+func (s *state) closed() bool { return s.pending.Load()&closedBit != 0 }
+
+// acquire counts one more accepted task, unless the pool is closed or full.
+func (s *state) acquire() error {
+	if s.cfg.capacity == 0 {
+		// Unbounded: one Add, which never retries, unlike a CAS loop that
+		// workers' decrements keep failing. A task counted after Stop set
+		// the bit is uncounted at once; workers waiting for pending to
+		// reach zero see the blip and look again.
+		if v := s.pending.Add(1); v&closedBit != 0 {
+			s.pending.Add(-1)
+			return ErrClosed
+		}
+		return nil
+	}
+	for {
+		v := s.pending.Load()
+		if v&closedBit != 0 {
+			return ErrClosed
+		}
+		if c := s.cfg.capacity; c > 0 && v >= int64(c) {
+			return ErrQueueFull
+		}
+		if s.pending.CompareAndSwap(v, v+1) {
+			return nil
+		}
+	}
+}
+
+func (s *state) submit(ctx context.Context, t task, wait bool) error {
+	if err := s.acquire(); err != nil {
+		if err != ErrQueueFull || !wait {
+			return err
+		}
+		if err := s.waitSpace(ctx); err != nil {
+			return err
+		}
+	}
+	// The task is accepted: from here it is queued and run, even if Stop
+	// begins meanwhile (workers exit only when pending is zero).
+	if sampled() {
+		t.enq = now()
+	}
+	if w := workerOf(ctx); w != nil && w.s == s && w.local != nil && w.owner.CompareAndSwap(false, true) {
+		// We hold w's owner flag: no other goroutine is using w's deque as
+		// owner (see worker.owner), so this Push is a legal owner call.
+		w.local.Push(t)
+		w.owner.Store(false)
+	} else {
+		s.q.Push(t)
+	}
+	s.notify()
 	return nil
 }
 
-func (p *Pool) Stats() Stats { return Stats{} }
+// waitSpace waits until a task can be accepted and accepts it.
+func (s *state) waitSpace(ctx context.Context) error {
+	if w := workerOf(ctx); w != nil && w.s == s {
+		// A worker of this pool waiting for room that only workers can
+		// make: lend a worker while we wait, as Block does, so the pool
+		// keeps draining even if every worker is here.
+		var err error
+		Block(ctx, func() { err = s.waitSpaceSlow(ctx) })
+		return err
+	}
+	return s.waitSpaceSlow(ctx)
+}
+
+func (s *state) waitSpaceSlow(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	for {
+		s.spaceMu.Lock()
+		ch := s.spaceCh
+		s.spaceWaiters.Add(1)
+		s.spaceMu.Unlock()
+		// Re-check after registering: a worker that starts a task
+		// decrements pending and then loads spaceWaiters, so either it sees
+		// us and closes ch, or we see its decrement here.
+		err := s.acquire()
+		if err != ErrQueueFull {
+			s.spaceWaiters.Add(-1)
+			return err
+		}
+		select {
+		case <-ch:
+			s.spaceWaiters.Add(-1)
+		case <-s.quit:
+			s.spaceWaiters.Add(-1)
+			return ErrClosed
+		case <-ctx.Done():
+			s.spaceWaiters.Add(-1)
+			return ctx.Err()
+		}
+	}
+}
+
+// started is called by a worker that has taken a task from the queue.
+func (s *state) started() {
+	s.pending.Add(-1)
+	if s.spaceWaiters.Load() > 0 {
+		s.spaceMu.Lock()
+		close(s.spaceCh)
+		s.spaceCh = make(chan struct{})
+		s.spaceMu.Unlock()
+	}
+}
+
+// Stop stops the pool: it refuses new work at once with [ErrClosed] (also
+// to Submit calls waiting for room, and to tasks of this pool that submit
+// follow-up work while Stop drains), runs every task accepted before,
+// exactly once, and waits until every worker has exited. If ctx ends first
+// it returns ctx.Err(); the workers still finish the accepted tasks in the
+// background. Stop is idempotent and safe to call concurrently: every call
+// waits for the same end. Do not call it from a task of the pool with a ctx
+// that never ends: it would wait for its own task.
+func (p *Pool) Stop(ctx context.Context) error {
+	s := p.s
+	s.beginStop()
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		select {
+		case <-s.done: // both ready: report success
+			return nil
+		default:
+			return ctx.Err()
+		}
+	}
+}
+
+// beginStop refuses new work and tells every worker to drain and exit.
+func (s *state) beginStop() {
+	s.stopOnce.Do(func() {
+		for {
+			v := s.pending.Load()
+			if s.pending.CompareAndSwap(v, v|closedBit) {
+				break
+			}
+		}
+		close(s.quit) // wakes parked workers, the monitor, and space waiters
+	})
+}
+
+// addLive counts n more goroutines of the pool, unless all have exited.
+func (s *state) addLive(n int) bool {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.gone {
+		return false
+	}
+	s.live += n
+	return true
+}
+
+// dropLive is the last thing a goroutine of the pool does before it returns.
+func (s *state) dropLive() {
+	s.lifeMu.Lock()
+	s.live--
+	if s.live == 0 {
+		s.gone = true
+		s.reaper.Stop()
+		close(s.done)
+	}
+	s.lifeMu.Unlock()
+}

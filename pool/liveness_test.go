@@ -1,0 +1,197 @@
+package pool
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestBarrier24 runs 24 tasks on 2 workers that can only finish when all 24
+// run at once: the pool must add workers.
+func TestBarrier24(t *testing.T) {
+	p := New(WithWorkers(2))
+	defer stop(t, p)
+	const n = 24
+	var arrived sync.WaitGroup
+	arrived.Add(n)
+	done := make(chan struct{}, n)
+	for i := 0; i < n; i++ {
+		if err := p.Submit(bg, Normal, func() {
+			arrived.Done()
+			arrived.Wait() // the barrier
+			done <- struct{}{}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		recv(t, done, "all 24 barrier tasks to finish (the pool did not add workers)")
+	}
+	if st := p.Stats(); st.Workers+st.ExtraWorkers < n {
+		t.Fatalf("Stats reports %d+%d workers after a 24-task barrier", st.Workers, st.ExtraWorkers)
+	}
+}
+
+// TestChildrenWaitOnEachOther: a chain of tasks submitted in order, each
+// waiting for the next one; the last one starts the unwinding. Run both from
+// outside and from inside a task that waits for its children with Block.
+func TestChildrenWaitOnEachOther(t *testing.T) {
+	const n = 50
+	chain := func(p *Pool, ctx context.Context) (wait func()) {
+		done := make([]chan struct{}, n)
+		for i := range done {
+			done[i] = make(chan struct{})
+		}
+		for i := 0; i < n; i++ {
+			err := p.Go(ctx, Normal, func(context.Context) {
+				if i+1 < n {
+					<-done[i+1]
+				}
+				close(done[i])
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return func() { <-done[0] }
+	}
+	t.Run("outside", func(t *testing.T) {
+		p := New(WithWorkers(2))
+		defer stop(t, p)
+		wait := chain(p, bg)
+		finished := make(chan struct{})
+		go func() { wait(); close(finished) }()
+		recv(t, finished, "the chain of waiting tasks to unwind")
+	})
+	t.Run("nested", func(t *testing.T) {
+		p := New(WithWorkers(2))
+		defer stop(t, p)
+		finished := make(chan struct{})
+		err := p.Go(bg, Normal, func(ctx context.Context) {
+			wait := chain(p, ctx)
+			Block(ctx, wait)
+			close(finished)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recv(t, finished, "the parent task to see its children unwind")
+	})
+}
+
+func TestExtrasRetire(t *testing.T) {
+	p := New(WithWorkers(2), WithIdleTimeout(20*time.Millisecond))
+	defer stop(t, p)
+	const n = 16
+	var arrived, finished sync.WaitGroup
+	arrived.Add(n)
+	finished.Add(n)
+	for i := 0; i < n; i++ {
+		if err := p.Submit(bg, Normal, func() { arrived.Done(); arrived.Wait(); finished.Done() }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	finished.Wait()
+	if st := p.Stats(); st.ExtraWorkers == 0 {
+		t.Fatalf("no extra workers after a %d-task barrier on 2 workers: %v", n, st)
+	}
+	waitFor(t, "extra workers retire after the idle timeout", func() bool {
+		st := p.Stats()
+		return st.ExtraWorkers == 0 && st.Workers == 2
+	})
+}
+
+// TestBlockLendsWorker: with the monitor's growth disabled, a task waiting
+// inside Block for a queued task still lets it run: Block lent a worker.
+func TestBlockLendsWorker(t *testing.T) {
+	p := New(WithWorkers(1), func(c *config) { c.noGrowth = true })
+	defer stop(t, p)
+	finished := make(chan struct{})
+	err := p.Go(bg, Normal, func(ctx context.Context) {
+		child := make(chan struct{})
+		if err := p.Submit(ctx, Normal, func() { close(child) }); err != nil {
+			t.Error(err)
+		}
+		Block(ctx, func() {
+			if st := p.Stats(); st.Blocked != 1 {
+				t.Errorf("Stats.Blocked = %d inside Block, want 1", st.Blocked)
+			}
+			<-child
+		})
+		close(finished)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, finished, "the child queued before Block to run (Block did not lend a worker)")
+	if st := p.Stats(); st.Blocked != 0 || st.ExtraWorkers != 1 {
+		t.Fatalf("after Block: Blocked = %d, ExtraWorkers = %d; want 0 and 1", st.Blocked, st.ExtraWorkers)
+	}
+}
+
+func TestBlockOutsideWorkerJustRuns(t *testing.T) {
+	ran := false
+	Block(bg, func() { ran = true })
+	if !ran {
+		t.Fatal("Block did not run fn")
+	}
+}
+
+// TestCPUBoundBacklogDoesNotGrow: a backlog of CPU-bound tasks on fewer
+// workers than CPUs adds no workers (the extra CPU is idle, but no worker
+// is blocked).
+func TestCPUBoundBacklogDoesNotGrow(t *testing.T) {
+	p := New(WithWorkers(1))
+	defer stop(t, p)
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		if err := p.Submit(bg, Normal, func() {
+			for start := time.Now(); time.Since(start) < time.Millisecond; {
+			}
+			wg.Done()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if st := p.Stats(); st.ExtraWorkers != 0 {
+		t.Fatalf("a CPU-bound backlog on 1 worker added %d extra workers", st.ExtraWorkers)
+	}
+}
+
+// TestGoexitOnExtraWorker: Goexit on an extra worker replaces it too.
+func TestGoexitOnExtraWorker(t *testing.T) {
+	p := New(WithWorkers(1), func(c *config) { c.noGrowth = true })
+	defer stop(t, p)
+	exited := make(chan struct{})
+	err := p.Go(bg, Normal, func(ctx context.Context) {
+		// Queue a task that calls Goexit, then Block: the lent (extra)
+		// worker runs it.
+		if err := p.Go(ctx, Normal, func(ctx context.Context) {
+			defer close(exited)
+			if w := workerOf(ctx); w == nil || !w.extra {
+				t.Error("the Goexit task did not run on an extra worker")
+			}
+			runtime.Goexit()
+		}); err != nil {
+			t.Error(err)
+		}
+		Block(ctx, func() { <-exited })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, exited, "the Goexit task on the extra worker")
+	waitFor(t, "Goexit counted", func() bool { return p.Stats().Goexits == 1 })
+	if st := p.Stats(); st.ExtraWorkers != 1 || st.Workers != 1 {
+		t.Fatalf("after Goexit on an extra: %d+%d workers, want 1+1", st.Workers, st.ExtraWorkers)
+	}
+	ran := make(chan struct{})
+	if err := p.Submit(bg, Normal, func() { close(ran) }); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, ran, "a task after Goexit")
+}
