@@ -554,7 +554,11 @@ func sameError(a, b error) bool {
 // without extra workers), then blocks through [pool.Block] with the ctx
 // given to NewScope, so that a pool worker waiting here lends its pool a
 // spare worker. A child that calls runtime.Goexit while Wait runs it this
-// way ends the calling goroutine, as if the caller had called Goexit.
+// way ends the calling goroutine, as if the caller had called Goexit; but
+// first that goroutine joins every other child and closes the scope, and if
+// the scope failed, its result goes to the enclosing scope (the one ctx
+// given to NewScope belongs to), so neither a child nor a failure is lost.
+// A later Wait call from another goroutine returns the result too.
 //
 // If the code that opened the scope runs at High priority (it is a High
 // child, or a child escalated to High), Wait escalates: children still queued
@@ -576,6 +580,13 @@ func (s *Scope) Wait() error {
 	if s.creator == High && !s.escalated.Load() {
 		s.escalate()
 	}
+	s.join()
+	return s.finish()
+}
+
+// join returns once every child of s is done, running queued children on
+// the calling goroutine meanwhile (see Wait).
+func (s *Scope) join() {
 	for {
 		s.help()
 		s.mu.Lock()
@@ -594,7 +605,33 @@ func (s *Scope) Wait() error {
 		s.mu.Unlock()
 		pool.Block(s.parent, func() { <-wake })
 	}
-	return s.finish()
+}
+
+// runInline runs claimed child c on the calling goroutine of Wait
+// (help-while-waiting).
+//
+// If c calls runtime.Goexit, nothing can stop the calling goroutine from
+// ending (see Wait). Before it ends, the deferred call below finishes the
+// waiter's job: it joins every other child of s (running queued ones inline,
+// each guarded in turn: a further Goexit aborts this deferred call, and the
+// deferred call of the child that exited takes over), finishes the scope,
+// and hands the scope's result to the enclosing scope, if any, whose member
+// the exiting goroutine is. So no child outlives its scope and no failure
+// is dropped, even when the goroutine that should have reported it is gone.
+func (s *Scope) runInline(c *child) {
+	returned := false
+	defer func() {
+		if !returned {
+			s.join()
+			if err := s.finish(); err != nil {
+				if m := memberOf(s.parent); m != nil && !m.s.closed.Load() {
+					m.s.report(err, false)
+				}
+			}
+		}
+	}()
+	s.execute(c, c)
+	returned = true
 }
 
 // help runs queued children of s on the calling goroutine, most urgent
@@ -613,7 +650,7 @@ func (s *Scope) help() {
 		for _, p := range [...]Priority{High, Normal, Low} {
 			for _, c := range q {
 				if c.prio == p && c.state.CompareAndSwap(childQueued, childClaimed) {
-					s.execute(c, c)
+					s.runInline(c)
 				}
 			}
 		}
@@ -639,6 +676,9 @@ func (s *Scope) helpOne() bool {
 	if c == nil {
 		return false
 	}
+	// Not runInline: the spawner may be a child of s, so joining s here
+	// after a Goexit would wait for the spawner itself. Whoever runs the
+	// spawner handles its Goexit (the pool, or a waiter's runInline).
 	s.execute(c, c)
 	return true
 }
