@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 	"go.uber.org/multierr"
@@ -182,4 +185,141 @@ func TestFaultStorm(t *testing.T) {
 	if err := goleak.Find(ignore); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestCancelStorm opens 1e4 scopes (2e3 with -short), four at a time, on a
+// 2-worker pool. In each, children spawn children (up to depth 3) while the
+// scope is cancelled at a random moment: by a child after a random number
+// of spawns, by the parent ctx, by a WithTimeout of a few µs, or by the
+// opener; and every scope is cancelled before its Wait. Children either
+// return at once, yield, or block until cancelled. For every scope it checks
+// that children started + children not started (the scope's notStarted) ==
+// children accepted (Go calls plus TryGo calls that returned true), that
+// nothing is pending after Wait, and that Wait returns nil or the
+// cancellation's cause; and in the end that no goroutine is left. The seed
+// is logged; children not started must occur (else the test proves little).
+func TestCancelStorm(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	scopes := 10_000
+	if testing.Short() {
+		scopes = 2_000
+	}
+	const drivers = 4
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	p := pool.New(pool.WithWorkers(2))
+	errCause := errors.New("storm cancel")
+
+	var totalStarted, totalNotStarted, totalAccepted atomic.Int64
+	var wg sync.WaitGroup
+	for d := range drivers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(d)))
+			for range scopes / drivers {
+				if t.Failed() {
+					return
+				}
+				cancelStormScope(t, p, rng, errCause, &totalStarted, &totalNotStarted, &totalAccepted)
+			}
+		}()
+	}
+	within(t, 2*timeoutLong, "the cancellation storm", wg.Wait)
+	t.Logf("children accepted %d, started %d, not started %d",
+		totalAccepted.Load(), totalStarted.Load(), totalNotStarted.Load())
+	if totalNotStarted.Load() == 0 {
+		t.Error("no child was left unstarted by a cancellation: the storm cancelled nothing in time")
+	}
+	stopPool(t, p)
+	if err := goleak.Find(ignore); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func cancelStormScope(t *testing.T, p *pool.Pool, rng *rand.Rand, errCause error, totalStarted, totalNotStarted, totalAccepted *atomic.Int64) {
+	parent, cancelParent := context.WithCancelCause(context.Background())
+	defer cancelParent(nil)
+	opts := []Option{WithPool(p)}
+	how := rng.IntN(4)
+	if how == 2 {
+		opts = append(opts, WithTimeout(time.Duration(rng.IntN(50))*time.Microsecond))
+	}
+	s, ctx := NewScope(parent, opts...)
+	var started, accepted, spawns atomic.Int64
+	cancelAt := int64(rng.IntN(40))
+	roots := 1 + rng.IntN(8)
+	seeds := make([]uint64, roots)
+	for i := range seeds {
+		seeds[i] = rng.Uint64()
+	}
+	cancel := func() {
+		switch how {
+		case 0, 2:
+			s.Cancel(errCause)
+		case 1:
+			cancelParent(errCause)
+		case 3:
+			s.Cancel(nil)
+		}
+	}
+	var spawn func(ctx context.Context, depth int, r *rand.Rand)
+	spawn = func(ctx context.Context, depth int, r *rand.Rand) {
+		kids := r.IntN(4)
+		for range kids {
+			cs := r.Uint64()
+			if spawns.Add(1) == cancelAt && how != 2 {
+				cancel() // a child cancels its scope while siblings spawn
+			}
+			body := func(ctx context.Context) error {
+				started.Add(1)
+				r := rand.New(rand.NewPCG(cs, 1))
+				if depth < 3 {
+					spawn(ctx, depth+1, r)
+				}
+				switch r.IntN(3) {
+				case 0:
+					runtime.Gosched()
+				case 1:
+					<-ctx.Done()
+					return ctx.Err()
+				}
+				return nil
+			}
+			if r.IntN(4) == 0 {
+				if TryGo(ctx, Priority(r.IntN(3)), body) {
+					accepted.Add(1)
+				}
+			} else {
+				accepted.Add(1)
+				Go(ctx, Priority(r.IntN(3)), body)
+			}
+		}
+	}
+	for _, sd := range seeds {
+		spawn(ctx, 0, rand.New(rand.NewPCG(sd, 2)))
+	}
+	// Let the children run for a random while (from not at all to a few
+	// hundred yields) before the opener cancels.
+	for range rng.IntN(256) >> rng.IntN(8) {
+		runtime.Gosched()
+	}
+	cancel() // every scope is cancelled before Wait (blocked children need it)
+	if how == 2 {
+		s.Cancel(errCause) // the timeout may not have passed yet
+	}
+	err := s.Wait()
+	if err != nil && !errors.Is(err, errCause) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Wait = %v; want nil or the cancellation's cause", err)
+	}
+	if n := s.pending.Load(); n != 0 {
+		t.Errorf("%d children pending after Wait", n)
+	}
+	st, ns, acc := started.Load(), s.notStarted.Load(), accepted.Load()
+	if st+ns != acc {
+		t.Errorf("children: %d started + %d not started != %d accepted", st, ns, acc)
+	}
+	totalStarted.Add(st)
+	totalNotStarted.Add(ns)
+	totalAccepted.Add(acc)
 }
