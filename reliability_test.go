@@ -323,3 +323,68 @@ func cancelStormScope(t *testing.T, p *pool.Pool, rng *rand.Rand, errCause error
 	totalNotStarted.Add(ns)
 	totalAccepted.Add(acc)
 }
+
+// TestDeepNesting nests 10,000 scopes (each a Nursery inside a child of the
+// previous one) on a 2-worker pool. The leaf waits for cancellation;
+// cancelling the root's parent ctx must reach it (with the root's cause),
+// and every Wait must return. Help-while-waiting may run each child inline
+// on its waiter, so this also checks that such a deep chain neither
+// overflows the stack nor stalls.
+func TestDeepNesting(t *testing.T) {
+	depth := 10_000
+	if testing.Short() {
+		depth = 1_000
+	}
+	p := pool.New(pool.WithWorkers(2))
+	defer stopPool(t, p)
+	errRoot := errors.New("root cancelled")
+	parent, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	leafReady := make(chan struct{})
+	var leafCause error
+	var leafFrames, leafGoroutines int
+	var returned atomic.Int64
+	var nest func(ctx context.Context, level int) error
+	nest = func(ctx context.Context, level int) error {
+		err := Nursery(ctx, func(ctx context.Context) error {
+			if level == depth {
+				pcs := make([]uintptr, 1<<20)
+				leafFrames, leafGoroutines = runtime.Callers(0, pcs), runtime.NumGoroutine()
+				close(leafReady)
+				<-ctx.Done()
+				leafCause = context.Cause(ctx)
+				return nil
+			}
+			Go(ctx, Normal, func(ctx context.Context) error { return nest(ctx, level+1) })
+			return nil
+		})
+		returned.Add(1)
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- nest(parent, 1) }()
+	select {
+	case <-leafReady:
+	case <-time.After(timeoutLong):
+		t.Fatalf("the leaf of %d nested scopes was not reached within %v", depth, timeoutLong)
+	}
+	cancel(errRoot)
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(timeoutLong):
+		t.Fatalf("root Wait did not return within %v of the cancellation (%d of %d scopes returned)", timeoutLong, returned.Load(), depth)
+	}
+	t.Logf("at the leaf: %d frames on its stack, %d goroutines", leafFrames, leafGoroutines)
+	if !errors.Is(leafCause, errRoot) {
+		t.Fatalf("the leaf saw cause %v; want the root's %v", leafCause, errRoot)
+	}
+	if got := returned.Load(); got != int64(depth) {
+		t.Fatalf("%d of %d Nurseries returned", got, depth)
+	}
+	// The leaf returned nil on cancellation: it was cut short by no one, so
+	// each level's Wait is nil.
+	if err != nil {
+		t.Fatalf("root Nursery = %v; want nil", err)
+	}
+}
