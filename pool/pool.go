@@ -111,9 +111,13 @@ const extraShards = 16
 
 // New starts a pool configured by opts and returns its handle. Its base
 // workers are parked until work arrives. Call [Pool.Stop] when done with it.
+// It panics if an option is nil.
 func New(opts ...Option) *Pool {
 	cfg := defaultConfig()
 	for _, o := range opts {
+		if o == nil {
+			panic("pool: New called with a nil Option")
+		}
 		o(&cfg)
 	}
 	if cfg.maxWorkers < cfg.workers {
@@ -327,8 +331,11 @@ func (s *state) started() {
 // it returns ctx.Err(); the workers still finish the accepted tasks in the
 // background. Stop is idempotent and safe to call concurrently: every call
 // waits for the same end. Do not call it from a task of the pool with a ctx
-// that never ends: it would wait for its own task.
+// that never ends: it would wait for its own task. It panics if ctx is nil.
 func (p *Pool) Stop(ctx context.Context) error {
+	if ctx == nil {
+		panic("pool: Stop called with a nil context")
+	}
 	s := p.s
 	s.beginStop()
 	select {
