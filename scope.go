@@ -135,7 +135,8 @@ func runChild(ctx context.Context) {
 //
 // A Scope is single-use: once Wait has returned, Go and TryGo panic. Most
 // code uses the block form [Nursery] and the context-based [Go] instead of a
-// Scope value. A Scope must be created with [NewScope].
+// Scope value. A Scope must be created with [NewScope]: Go, TryGo, Wait
+// and Cancel panic on a zero Scope.
 type Scope struct {
 	cfg     config
 	ctx     context.Context // the scope's ctx, tagged with {s, creator}
@@ -275,7 +276,18 @@ func (s *Scope) Context() context.Context { return s.ctx }
 // is nil). Children still queued are not started; running children see
 // their context cancelled. Cancel does not wait: call [Scope.Wait]. What Wait
 // then returns is described there.
-func (s *Scope) Cancel(cause error) { s.cancel(cause) }
+func (s *Scope) Cancel(cause error) {
+	s.made("Scope.Cancel")
+	s.cancel(cause)
+}
+
+// made panics, naming fname, if s is not a Scope made by NewScope (a zero
+// Scope has no context, pool or cancel function to work with).
+func (s *Scope) made(fname string) {
+	if s.ctx == nil {
+		panic("echo: " + fname + " called on a Scope not made by NewScope")
+	}
+}
 
 // Go spawns fn as a child of the scope at priority p. fn gets a context that
 // derives from the scope's and carries the child's priority, so [Go] and
@@ -312,6 +324,7 @@ func (s *Scope) TryGo(p Priority, fn func(ctx context.Context) error) bool {
 
 // check panics at the call site on misuse.
 func (s *Scope) check(fname string, p Priority, nilFn bool) {
+	s.made(fname)
 	if nilFn {
 		panic("echo: " + fname + " called with a nil fn")
 	}
@@ -574,6 +587,7 @@ func sameError(a, b error) bool {
 // waited for by that task, as [Nursery] does; from elsewhere Wait is still
 // correct, the pool is just told about the wrong worker.)
 func (s *Scope) Wait() error {
+	s.made("Scope.Wait")
 	if s.closed.Load() {
 		return s.finish()
 	}
