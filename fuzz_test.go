@@ -46,7 +46,9 @@ func FuzzScope(f *testing.F) {
 		if len(data) > 256 {
 			data = data[:256]
 		}
-		runFuzzProgram(t, data)
+		p := pool.New(pool.WithWorkers(2))
+		defer stopPool(t, p)
+		runFuzzProgram(t, p, data)
 	})
 }
 
@@ -264,7 +266,8 @@ func walk(ops []fuzzOp, f func(op fuzzOp)) {
 	}
 }
 
-func runFuzzProgram(t *testing.T, data []byte) {
+// runFuzzProgram runs the program data encodes on p and checks it.
+func runFuzzProgram(t testing.TB, p *pool.Pool, data []byte) {
 	if len(data) == 0 {
 		return
 	}
@@ -281,8 +284,6 @@ func runFuzzProgram(t *testing.T, data []byte) {
 		}
 	})
 
-	p := pool.New(pool.WithWorkers(2))
-	defer stopPool(t, p)
 	r := &fuzzRun{release: make(chan struct{}), produced: map[int64]bool{}}
 	opts := []Option{WithPool(p)}
 	if collectTop {
