@@ -59,6 +59,12 @@ func TestBadInputMore(t *testing.T) {
 		{"TryGo nil fn", "pool: TryGo called with a nil function", func() { testPool.TryGo(bg, Normal, nil) }},
 		{"TryGo nil ctx", "pool: TryGo called with a nil context", func() { testPool.TryGo(nilCtx, Normal, cfn) }},
 		{"Stop nil ctx", "pool: Stop called with a nil context", func() { testPool.Stop(nilCtx) }},
+		{"zero Pool Submit", "pool: Submit called on a Pool not made by New", func() { new(Pool).Submit(bg, Normal, fn) }},
+		{"zero Pool TrySubmit", "pool: TrySubmit called on a Pool not made by New", func() { new(Pool).TrySubmit(Normal, fn) }},
+		{"nil Pool Go", "pool: Go called on a Pool not made by New", func() { (*Pool)(nil).Go(bg, Normal, cfn) }},
+		{"zero Pool TryGo", "pool: TryGo called on a Pool not made by New", func() { new(Pool).TryGo(bg, Normal, cfn) }},
+		{"zero Pool Stop", "pool: Stop called on a Pool not made by New", func() { new(Pool).Stop(bg) }},
+		{"zero Pool Stats", "pool: Stats called on a Pool not made by New", func() { new(Pool).Stats() }},
 	}
 	for _, tc := range panics {
 		t.Run(tc.name, func(t *testing.T) {
