@@ -330,13 +330,27 @@ func cancelStormScope(t *testing.T, p *pool.Pool, rng *rand.Rand, errCause error
 // and every Wait must return. Help-while-waiting may run each child inline
 // on its waiter, so this also checks that such a deep chain neither
 // overflows the stack nor stalls.
+//
+// It runs twice: on a real 2-worker pool (which lends workers to blocked
+// waiters), and on fixedPool, which has exactly 2 goroutines and never
+// adds one, so every level beyond them must be run inline by a waiter: one
+// goroutine's stack then holds thousands of nested scopes.
 func TestDeepNesting(t *testing.T) {
+	t.Run("pool", func(t *testing.T) {
+		p := pool.New(pool.WithWorkers(2))
+		defer stopPool(t, p)
+		deepNesting(t, WithPool(p))
+	})
+	t.Run("fixed", func(t *testing.T) {
+		deepNesting(t, withRunner(newFixedPool(t, 2)))
+	})
+}
+
+func deepNesting(t *testing.T, run Option) {
 	depth := 10_000
 	if testing.Short() {
 		depth = 1_000
 	}
-	p := pool.New(pool.WithWorkers(2))
-	defer stopPool(t, p)
 	errRoot := errors.New("root cancelled")
 	parent, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -362,7 +376,12 @@ func TestDeepNesting(t *testing.T) {
 		return err
 	}
 	done := make(chan error, 1)
-	go func() { done <- nest(parent, 1) }()
+	go func() {
+		done <- Nursery(parent, func(ctx context.Context) error {
+			Go(ctx, Normal, func(ctx context.Context) error { return nest(ctx, 1) })
+			return nil
+		}, run)
+	}()
 	select {
 	case <-leafReady:
 	case <-time.After(timeoutLong):
