@@ -36,6 +36,24 @@ const (
 // with it; see [Scope.Wait].
 var ErrNotStarted = errors.New("echo: child not started")
 
+// notStartedError is the error for a child its pool refused: it matches
+// ErrNotStarted (through Is) and wraps the pool's error. It has a single
+// Unwrap, unlike fmt.Errorf with two %w: multierr.Errors splits an error
+// that wraps several into its parts, so Wait's result for one refused child
+// would list two errors, neither saying which scope.
+type notStartedError struct {
+	scope string // " (scope NAME)" for named scopes, else ""
+	err   error  // the pool's error, such as pool.ErrClosed
+}
+
+func (e *notStartedError) Error() string {
+	return ErrNotStarted.Error() + e.scope + ": " + e.err.Error()
+}
+
+func (e *notStartedError) Is(target error) bool { return target == ErrNotStarted }
+
+func (e *notStartedError) Unwrap() error { return e.err }
+
 // runner is the part of *pool.Pool that a scope uses. Tests substitute a
 // fake to decide when, and in which order, queued tasks run.
 type runner interface {
@@ -394,8 +412,8 @@ func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Conte
 		case s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()):
 			// The pool gave up waiting because the scope was cancelled.
 			s.skip(abort)
-		case abort == nil || !abort(fmt.Errorf("%w: %w", ErrNotStarted, err)):
-			s.report(fmt.Errorf("%w%s: %w", ErrNotStarted, s.named(), err), false)
+		case abort == nil || !abort(&notStartedError{err: err}):
+			s.report(&notStartedError{scope: s.named(), err: err}, false)
 		}
 		s.childDone()
 		return false
