@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/multierr"
+
 	"github.com/echo-scheduler/echo/pool"
 )
 
@@ -175,6 +177,19 @@ func TestBadInputResults(t *testing.T) {
 		}
 		if err := s.Wait(); err != nil {
 			t.Fatalf("Wait = %v; want nil (Start's caller was told)", err)
+		}
+	})
+	t.Run("one refused child is one error", func(t *testing.T) {
+		// multierr.Errors splits an error that wraps several (fmt.Errorf
+		// with two %w) into its parts: a refused child must stay one error.
+		p := pool.New(pool.WithWorkers(1))
+		stopPool(t, p)
+		s, _ := NewScope(context.Background(), WithPool(p), WithName("refused"))
+		s.Go(Normal, nop)
+		err := s.Wait()
+		errs := multierr.Errors(err)
+		if len(errs) != 1 || !errors.Is(errs[0], ErrNotStarted) || !errors.Is(errs[0], pool.ErrClosed) {
+			t.Fatalf("multierr.Errors(Wait()) = %q; want one error wrapping ErrNotStarted and pool.ErrClosed", errs)
 		}
 	})
 	t.Run("Go waiting on a full pool, scope cancelled", func(t *testing.T) {

@@ -407,3 +407,72 @@ func deepNesting(t *testing.T, run Option) {
 		t.Fatalf("root Nursery = %v; want nil", err)
 	}
 }
+
+// TestStopPoolUnderScopes stops a pool while 40 scopes (half fail-fast,
+// half WithCollectAll) spawn children and grandchildren on it: nothing is
+// lost across the two layers. In every scope, each Go call's child either
+// ran, or was reported by Wait as ErrNotStarted wrapping pool.ErrClosed, or
+// was skipped because the scope was cancelled (by such a report, fail-fast)
+// and counted in notStarted; and exactly one of these.
+func TestStopPoolUnderScopes(t *testing.T) {
+	for round := range 5 {
+		p := pool.New(pool.WithWorkers(2))
+		const scopes = 40
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		var totalRan, totalRefused, totalSkipped atomic.Int64
+		for i := range scopes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var opts []Option
+				if i%2 == 1 {
+					opts = append(opts, WithCollectAll())
+				}
+				s, ctx := NewScope(context.Background(), append(opts, WithPool(p))...)
+				var attempts, ran atomic.Int64
+				var spawn func(ctx context.Context, depth int)
+				spawn = func(ctx context.Context, depth int) {
+					for k := range 5 {
+						attempts.Add(1)
+						Go(ctx, Priority(k%3), func(ctx context.Context) error {
+							ran.Add(1)
+							if depth < 2 {
+								spawn(ctx, depth+1)
+							}
+							return nil
+						})
+					}
+				}
+				<-start
+				spawn(ctx, 0)
+				err := s.Wait()
+				refused := int64(0)
+				for _, e := range multierr.Errors(err) {
+					if !errors.Is(e, ErrNotStarted) || !errors.Is(e, pool.ErrClosed) {
+						t.Errorf("scope %d: Wait reported %v; want only ErrNotStarted wrapping pool.ErrClosed", i, e)
+						continue
+					}
+					refused++
+				}
+				skipped := s.notStarted.Load()
+				if i%2 == 1 && skipped != 0 {
+					t.Errorf("collect-all scope %d skipped %d children; nothing cancelled it", i, skipped)
+				}
+				if r := ran.Load(); r+refused+skipped != attempts.Load() {
+					t.Errorf("scope %d: %d ran + %d refused + %d skipped != %d Go calls", i, r, refused, skipped, attempts.Load())
+				}
+				totalRan.Add(ran.Load())
+				totalRefused.Add(refused)
+				totalSkipped.Add(skipped)
+			}()
+		}
+		close(start)
+		for range round * 20 {
+			runtime.Gosched() // stop at a different moment each round
+		}
+		stopPool(t, p)
+		within(t, timeoutLong, "every scope's Wait after Stop", wg.Wait)
+		t.Logf("round %d: children ran %d, refused %d, skipped %d", round, totalRan.Load(), totalRefused.Load(), totalSkipped.Load())
+	}
+}
