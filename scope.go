@@ -36,6 +36,24 @@ const (
 // with it; see [Scope.Wait].
 var ErrNotStarted = errors.New("echo: child not started")
 
+// notStartedError is the error for a child its pool refused: it matches
+// ErrNotStarted (through Is) and wraps the pool's error. It has a single
+// Unwrap, unlike fmt.Errorf with two %w: multierr.Errors splits an error
+// that wraps several into its parts, so Wait's result for one refused child
+// would list two errors, neither saying which scope.
+type notStartedError struct {
+	scope string // " (scope NAME)" for named scopes, else ""
+	err   error  // the pool's error, such as pool.ErrClosed
+}
+
+func (e *notStartedError) Error() string {
+	return ErrNotStarted.Error() + e.scope + ": " + e.err.Error()
+}
+
+func (e *notStartedError) Is(target error) bool { return target == ErrNotStarted }
+
+func (e *notStartedError) Unwrap() error { return e.err }
+
 // runner is the part of *pool.Pool that a scope uses. Tests substitute a
 // fake to decide when, and in which order, queued tasks run.
 type runner interface {
@@ -136,7 +154,8 @@ func runChild(ctx context.Context) {
 //
 // A Scope is single-use: once Wait has returned, Go and TryGo panic. Most
 // code uses the block form [Nursery] and the context-based [Go] instead of a
-// Scope value. A Scope must be created with [NewScope].
+// Scope value. A Scope must be created with [NewScope]: Go, TryGo, Wait
+// and Cancel panic on a zero Scope.
 type Scope struct {
 	cfg     config
 	ctx     context.Context // the scope's ctx, tagged with {s, creator}
@@ -288,7 +307,18 @@ func (s *Scope) Context() context.Context { return s.ctx }
 // is nil). Children still queued are not started; running children see
 // their context cancelled. Cancel does not wait: call [Scope.Wait]. What Wait
 // then returns is described there.
-func (s *Scope) Cancel(cause error) { s.cancel(cause) }
+func (s *Scope) Cancel(cause error) {
+	s.made("Scope.Cancel")
+	s.cancel(cause)
+}
+
+// made panics, naming fname, if s is not a Scope made by NewScope (a zero
+// Scope has no context, pool or cancel function to work with).
+func (s *Scope) made(fname string) {
+	if s.ctx == nil {
+		panic("echo: " + fname + " called on a Scope not made by NewScope")
+	}
+}
 
 // Go spawns fn as a child of the scope at priority p. fn gets a context that
 // derives from the scope's and carries the child's priority, so [Go] and
@@ -326,6 +356,7 @@ func (s *Scope) TryGo(p Priority, fn func(ctx context.Context) error) bool {
 
 // check panics at the call site on misuse.
 func (s *Scope) check(fname string, p Priority, nilFn bool) {
+	s.made(fname)
 	if nilFn {
 		panic("echo: " + fname + " called with a nil fn")
 	}
@@ -395,8 +426,8 @@ func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Conte
 		case s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()):
 			// The pool gave up waiting because the scope was cancelled.
 			s.skip(abort)
-		case abort == nil || !abort(fmt.Errorf("%w: %w", ErrNotStarted, err)):
-			s.report(fmt.Errorf("%w%s: %w", ErrNotStarted, s.named(), err), false)
+		case abort == nil || !abort(&notStartedError{err: err}):
+			s.report(&notStartedError{scope: s.named(), err: err}, false)
 		}
 		s.childDone()
 		return false
@@ -569,10 +600,17 @@ func sameError(a, b error) bool {
 // first, so nested scopes on a small pool make progress without extra
 // workers; then it blocks through [pool.Block] with the ctx given to
 // NewScope, so that the waiting worker lends its pool a spare worker. A
-// child that calls runtime.Goexit while Wait runs it this way ends the
-// calling goroutine, as if the caller had called Goexit. A scope opened
-// anywhere else (a request handler, main) just waits: its children run on
-// the pool, within its bound and in priority order.
+// scope opened anywhere else (a request handler, main) just waits: its
+// children run on the pool, within its bound and in priority order (once
+// such a scope is cancelled, Wait settles its queued children as not
+// started itself, which runs no user code).
+//
+// A child that calls runtime.Goexit while Wait runs it inline ends the
+// calling goroutine (a pool worker), as if the caller had called Goexit;
+// but first that goroutine joins every other child and closes the scope,
+// and if the scope failed, its result goes to the enclosing scope (the one
+// the ctx given to NewScope belongs to), so neither a child nor a failure is
+// lost. A later Wait call from another goroutine returns the result too.
 //
 // If the code that opened the scope runs at High priority (it is a High
 // child, or a child escalated to High), Wait escalates: children still queued
@@ -588,12 +626,20 @@ func sameError(a, b error) bool {
 // waited for by that task, as [Nursery] does; from elsewhere Wait is still
 // correct, the pool is just told about the wrong worker.)
 func (s *Scope) Wait() error {
+	s.made("Scope.Wait")
 	if s.closed.Load() {
 		return s.finish()
 	}
 	if s.creator == High && !s.escalated.Load() {
 		s.escalate()
 	}
+	s.join()
+	return s.finish()
+}
+
+// join returns once every child of s is done, running queued children on
+// the calling goroutine meanwhile (see Wait).
+func (s *Scope) join() {
 	for {
 		// Off the pool, help only once the scope is cancelled: then it runs
 		// no user code (execute skips every child of a cancelled scope), it
@@ -629,7 +675,33 @@ func (s *Scope) Wait() error {
 			}
 		})
 	}
-	return s.finish()
+}
+
+// runInline runs claimed child c on the calling goroutine of Wait
+// (help-while-waiting).
+//
+// If c calls runtime.Goexit, nothing can stop the calling goroutine from
+// ending (see Wait). Before it ends, the deferred call below finishes the
+// waiter's job: it joins every other child of s (running queued ones inline,
+// each guarded in turn: a further Goexit aborts this deferred call, and the
+// deferred call of the child that exited takes over), finishes the scope,
+// and hands the scope's result to the enclosing scope, if any, whose member
+// the exiting goroutine is. So no child outlives its scope and no failure
+// is dropped, even when the goroutine that should have reported it is gone.
+func (s *Scope) runInline(c *child) {
+	returned := false
+	defer func() {
+		if !returned {
+			s.join()
+			if err := s.finish(); err != nil {
+				if m := memberOf(s.parent); m != nil && !m.s.closed.Load() {
+					m.s.report(err, false)
+				}
+			}
+		}
+	}()
+	s.execute(c, c)
+	returned = true
 }
 
 // help runs queued children of s on the calling goroutine, most urgent
@@ -648,7 +720,7 @@ func (s *Scope) help() {
 		for _, p := range [...]Priority{High, Normal, Low} {
 			for _, c := range q {
 				if c.prio == p && c.state.CompareAndSwap(childQueued, childClaimed) {
-					s.execute(c, c)
+					s.runInline(c)
 				}
 			}
 		}
@@ -674,6 +746,9 @@ func (s *Scope) helpOne() bool {
 	if c == nil {
 		return false
 	}
+	// Not runInline: the spawner may be a child of s, so joining s here
+	// after a Goexit would wait for the spawner itself. Whoever runs the
+	// spawner handles its Goexit (the pool, or a waiter's runInline).
 	s.execute(c, c)
 	return true
 }

@@ -38,7 +38,8 @@ var (
 
 // Pool is a bounded, priority-aware, work-stealing pool of worker
 // goroutines; see the package doc for its scheduling rules. Make one with
-// [New] or use [Default]. All methods are safe for concurrent use.
+// [New] or use [Default]; the methods of a zero Pool panic. All methods are
+// safe for concurrent use.
 //
 // A Pool is a thin handle: if it becomes unreachable without [Pool.Stop], a
 // cleanup stops its workers (they finish the accepted tasks first).
@@ -112,9 +113,13 @@ const extraShards = 16
 
 // New starts a pool configured by opts and returns its handle. Its base
 // workers are parked until work arrives. Call [Pool.Stop] when done with it.
+// It panics if an option is nil.
 func New(opts ...Option) *Pool {
 	cfg := defaultConfig()
 	for _, o := range opts {
+		if o == nil {
+			panic("pool: New called with a nil Option")
+		}
 		o(&cfg)
 	}
 	if cfg.maxWorkers < cfg.workers {
@@ -174,6 +179,15 @@ func checkArgs(fn string, ctx context.Context, prio Priority, hasFn bool) {
 	}
 }
 
+// state returns p's state, panicking with a message naming fn if p is nil
+// or a zero Pool (not made by New).
+func (p *Pool) state(fn string) *state {
+	if p == nil || p.s == nil {
+		panic("pool: " + fn + " called on a Pool not made by New")
+	}
+	return p.s
+}
+
 // Submit queues fn to run once on a worker at priority prio. If the queue
 // is full it waits for room, returning ctx.Err() if ctx ends first. It
 // returns [ErrClosed] once Stop has begun, also when it was waiting. ctx is
@@ -182,14 +196,14 @@ func checkArgs(fn string, ctx context.Context, prio Priority, hasFn bool) {
 // priority.
 func (p *Pool) Submit(ctx context.Context, prio Priority, fn func()) error {
 	checkArgs("Submit", ctx, prio, fn != nil)
-	return p.s.submit(ctx, task{fn: fn, prio: prio}, true)
+	return p.state("Submit").submit(ctx, task{fn: fn, prio: prio}, true)
 }
 
 // TrySubmit is Submit without waiting and without a ctx: it returns
 // [ErrQueueFull] when the queue is full, [ErrClosed] after Stop.
 func (p *Pool) TrySubmit(prio Priority, fn func()) error {
 	checkArgs("TrySubmit", context.Background(), prio, fn != nil)
-	return p.s.submit(nil, task{fn: fn, prio: prio}, false)
+	return p.state("TrySubmit").submit(nil, task{fn: fn, prio: prio}, false)
 }
 
 // Go is Submit for tasks that take a context: fn receives ctx annotated
@@ -199,14 +213,14 @@ func (p *Pool) TrySubmit(prio Priority, fn func()) error {
 // deadline, cancellation or values. Errors as Submit.
 func (p *Pool) Go(ctx context.Context, prio Priority, fn func(ctx context.Context)) error {
 	checkArgs("Go", ctx, prio, fn != nil)
-	return p.s.submit(ctx, task{cfn: fn, ctx: ctx, prio: prio}, true)
+	return p.state("Go").submit(ctx, task{cfn: fn, ctx: ctx, prio: prio}, true)
 }
 
 // TryGo is Go without waiting: it returns [ErrQueueFull] when the queue is
 // full, [ErrClosed] after Stop.
 func (p *Pool) TryGo(ctx context.Context, prio Priority, fn func(ctx context.Context)) error {
 	checkArgs("TryGo", ctx, prio, fn != nil)
-	return p.s.submit(ctx, task{cfn: fn, ctx: ctx, prio: prio}, false)
+	return p.state("TryGo").submit(ctx, task{cfn: fn, ctx: ctx, prio: prio}, false)
 }
 
 // count returns the number of accepted tasks not yet started.
@@ -328,9 +342,12 @@ func (s *state) started() {
 // it returns ctx.Err(); the workers still finish the accepted tasks in the
 // background. Stop is idempotent and safe to call concurrently: every call
 // waits for the same end. Do not call it from a task of the pool with a ctx
-// that never ends: it would wait for its own task.
+// that never ends: it would wait for its own task. It panics if ctx is nil.
 func (p *Pool) Stop(ctx context.Context) error {
-	s := p.s
+	if ctx == nil {
+		panic("pool: Stop called with a nil context")
+	}
+	s := p.state("Stop")
 	s.beginStop()
 	select {
 	case <-s.done:

@@ -60,7 +60,7 @@ func (s Stats) String() string {
 // Stats returns a snapshot of the pool's counters. It is cheap (no lock on
 // any hot path) and safe to call at any time, also after Stop.
 func (p *Pool) Stats() Stats {
-	s := p.s
+	s := p.state("Stats")
 	var st Stats
 	var lanes [deque.NumPriorities]laneSnapshot
 	add := func(ws *workerStats) {
