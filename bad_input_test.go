@@ -156,14 +156,29 @@ func TestBadInputResults(t *testing.T) {
 			}
 		}
 	})
-	t.Run("Group.Go nil", func(t *testing.T) {
+	t.Run("Group.Go and TryGo nil", func(t *testing.T) {
 		// errgroup would crash the process with a nil dereference on the
-		// new goroutine; the Group reports it as the panic it is.
-		var g Group
-		g.Go(nil)
-		var pe *PanicError
-		if err := g.Wait(); !errors.As(err, &pe) {
-			t.Fatalf("Group.Go(nil): Wait = %v; want a *PanicError", err)
+		// new goroutine; the Group panics at the call site instead, and
+		// starts nothing.
+		for _, tc := range []struct {
+			name string
+			call func(g *Group)
+		}{
+			{"Group.Go", func(g *Group) { g.Go(nil) }},
+			{"Group.TryGo", func(g *Group) { g.TryGo(nil) }},
+		} {
+			var g Group
+			msg := func() (msg string) {
+				defer func() { msg = fmt.Sprint(recover()) }()
+				tc.call(&g)
+				return ""
+			}()
+			if want := "echo: " + tc.name + " called with a nil function"; msg != want {
+				t.Fatalf("%s(nil) panicked with %q; want %q", tc.name, msg, want)
+			}
+			if err := g.Wait(); err != nil {
+				t.Fatalf("%s(nil) then Wait = %v; want nil (nothing started)", tc.name, err)
+			}
 		}
 	})
 	t.Run("Start on a stopped pool", func(t *testing.T) {

@@ -42,7 +42,13 @@ func WithContext(ctx context.Context) (*Group, context.Context) {
 // the number of active goroutines is below it. The first call to Go must
 // happen before Wait. The first f to return a non-nil error (or panic)
 // cancels the Group's context; Wait returns that error.
+//
+// Go panics if f is nil (errgroup would crash on the new goroutine instead;
+// here the fault is reported where it is).
 func (g *Group) Go(f func() error) {
+	if f == nil {
+		panic("echo: Group.Go called with a nil function")
+	}
 	if g.sem != nil {
 		g.sem <- struct{}{}
 	}
@@ -50,8 +56,11 @@ func (g *Group) Go(f func() error) {
 }
 
 // TryGo calls f in a new goroutine only if the number of active goroutines
-// is below the limit, and reports whether it did.
+// is below the limit, and reports whether it did. It panics if f is nil.
 func (g *Group) TryGo(f func() error) bool {
+	if f == nil {
+		panic("echo: Group.TryGo called with a nil function")
+	}
 	if g.sem != nil {
 		select {
 		case g.sem <- struct{}{}:
