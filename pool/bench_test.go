@@ -309,3 +309,52 @@ func BenchmarkSleepFanout(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCPUBacklogWithTicker: the goroutine that submitted 5,000 tasks
+// of 100 µs CPU to GOMAXPROCS workers then waits on a 1 ms ticker 200 times
+// (as the priority demo's request loop does) while the backlog drains. On
+// this 2-CPU machine (count 3): pool 255-258 ms; the pool without the yield
+// between tasks (yield.go) 456-458 ms, its two workers sharing one P; plain
+// goroutines looping over a channel, which never yield either, 454-456 ms.
+func BenchmarkCPUBacklogWithTicker(b *testing.B) {
+	b.ReportAllocs()
+	workers := runtime.GOMAXPROCS(0)
+	for _, impl := range []string{"pool", "goroutines-loop"} {
+		b.Run(impl, func(b *testing.B) {
+			for b.Loop() {
+				var wg sync.WaitGroup
+				wg.Add(5000)
+				task := func() { spin(100 * time.Microsecond); wg.Done() }
+				var p *Pool
+				if impl == "pool" {
+					p = New(WithWorkers(workers))
+					for range 5000 {
+						p.Submit(context.Background(), Low, task)
+					}
+				} else {
+					ch := make(chan func(), 5000)
+					for range 5000 {
+						ch <- task
+					}
+					close(ch)
+					for range workers {
+						go func() {
+							for f := range ch {
+								f()
+							}
+						}()
+					}
+				}
+				t := time.NewTicker(time.Millisecond)
+				for range 200 {
+					<-t.C
+				}
+				t.Stop()
+				wg.Wait()
+				if p != nil {
+					p.Stop(context.Background())
+				}
+			}
+		})
+	}
+}

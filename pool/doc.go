@@ -33,6 +33,14 @@
 // most 16*workers starts of other tasks pool-wide, however many High tasks
 // keep arriving. Normal tasks get the same bound against High.
 //
+// # Sharing the CPU
+//
+// A worker that runs tasks back to back yields its P (runtime.Gosched) at
+// the first task boundary after about 1 ms, so the rest of the process gets
+// a P within about a millisecond even while every worker is busy, and the Go
+// scheduler can spread the workers over the Ps (see yield.go for the
+// measurement that motivated it).
+//
 // # Idle workers
 //
 // A worker with nothing to do parks on its own channel; it is woken by the

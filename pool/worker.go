@@ -47,6 +47,7 @@ type worker struct {
 	// Worker-goroutine-only state.
 	spinning bool // woken to search: counted in state.spinning
 	announce bool // started by the monitor's grow: count down mon.starting
+	turn     turn // when to yield the P between tasks (yield.go)
 
 	stats *workerStats // the worker's own (base) or a shard shared by extras
 }
@@ -107,6 +108,7 @@ func (w *worker) loop() {
 			if !w.run(t) {
 				return // runtime.Goexit: a replacement goroutine took over w
 			}
+			w.turn.taskDone()
 			if w.extra && w.surplus() {
 				w.exit()
 				return
@@ -194,6 +196,7 @@ func (w *worker) exit() {
 // retire (idle timeout) and true when the worker should look for work again.
 func (w *worker) park() bool {
 	s := w.s
+	w.turn.reset() // parking gives the P up: a new turn starts after it
 	s.idleMu.Lock()
 	w.idleIdx = len(s.idle)
 	s.idle = append(s.idle, w)
