@@ -129,9 +129,9 @@ func spin(d time.Duration) {
 // first. With escalation that is the children's High proxies, so they run
 // before the backlog; without it, the older backlog would run first.
 //
-// If the pool had started the children before Wait (as the temporary pool
-// stub, which gives every task its own goroutine, does), nothing was queued
-// to escalate and the test skips.
+// If the pool had started the children before Wait (as a pool that gives
+// every task its own goroutine would), nothing was queued to escalate and
+// the test skips.
 func TestPriorityEscalationOnBoundedPool(t *testing.T) {
 	p := newPool(t, 1)
 	outer, octx := NewScope(context.Background(), WithPool(p))
