@@ -237,7 +237,7 @@ func TestCancelStorm(t *testing.T) {
 	}
 }
 
-func cancelStormScope(t *testing.T, p *pool.Pool, rng *rand.Rand, errCause error, totalStarted, totalNotStarted, totalAccepted *atomic.Int64) {
+func cancelStormScope(t testing.TB, p *pool.Pool, rng *rand.Rand, errCause error, totalStarted, totalNotStarted, totalAccepted *atomic.Int64) {
 	parent, cancelParent := context.WithCancelCause(context.Background())
 	defer cancelParent(nil)
 	opts := []Option{WithPool(p)}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,6 +48,7 @@ func TestSoak(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			t := driverTB{t} // Fatal ends this driver goroutine, not the test's
 			rng := rand.New(rand.NewPCG(seed, uint64(d)))
 			for time.Now().Before(deadline) && !t.Failed() {
 				k := rng.IntN(len(steps))
@@ -153,3 +155,18 @@ func soakGroup(t testing.TB, limit int) {
 		t.Errorf("Group: Wait = %v, %d of 50 ran, cause %v; want errG, 50, errG", err, ran.Load(), context.Cause(ctx))
 	}
 }
+
+// driverTB is the testing.TB of a soak driver goroutine. The checks it runs
+// (shared with the fuzz and storm tests) call Fatal, which the testing
+// package allows only on the test's own goroutine; here Fatal records the
+// failure with Errorf and ends the driver goroutine (its deferred Done
+// still runs), and the test stops at the next t.Failed check.
+type driverTB struct{ testing.TB }
+
+func (d driverTB) Fatal(args ...any) { d.TB.Helper(); d.TB.Error(args...); runtime.Goexit() }
+func (d driverTB) Fatalf(format string, args ...any) {
+	d.TB.Helper()
+	d.TB.Errorf(format, args...)
+	runtime.Goexit()
+}
+func (d driverTB) FailNow() { d.TB.Fail(); runtime.Goexit() }
