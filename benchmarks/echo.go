@@ -52,34 +52,12 @@ func init() {
 			return c.check(sz.FanoutTasks)
 		})
 	}})
+	newEchoGroup := func() group { return new(echo.Group) }
 	register("fanout/unbounded", Impl{"echo.Group", "echo.Group (errgroup drop-in), no limit", func(sz *Sizes) (Sample, error) {
-		var c counter
-		return measureFanout(sz.FanoutTasks, func() error {
-			var g echo.Group
-			task := func() error { c.inc(); return nil }
-			for range sz.FanoutTasks {
-				g.Go(task)
-			}
-			if err := g.Wait(); err != nil {
-				return err
-			}
-			return c.check(sz.FanoutTasks)
-		})
+		return groupFanout(sz, newEchoGroup, 0)
 	}})
 	register("fanout/bounded", Impl{"echo.Group", "echo.Group (errgroup drop-in), SetLimit(GOMAXPROCS)", func(sz *Sizes) (Sample, error) {
-		var c counter
-		return measureFanout(sz.FanoutTasks, func() error {
-			var g echo.Group
-			g.SetLimit(sz.Bound)
-			task := func() error { c.inc(); return nil }
-			for range sz.FanoutTasks {
-				g.Go(task)
-			}
-			if err := g.Wait(); err != nil {
-				return err
-			}
-			return c.check(sz.FanoutTasks)
-		})
+		return groupFanout(sz, newEchoGroup, sz.Bound)
 	}})
 
 	// 2. priority: High vs Low on a pool of W workers.

@@ -20,6 +20,33 @@ import (
 // the timed region divided by N.
 
 // measureFanout times body, which must submit and wait for all n tasks.
+// group is the API that errgroup.Group and its drop-in echo.Group share.
+type group interface {
+	Go(f func() error)
+	SetLimit(n int)
+	Wait() error
+}
+
+// groupFanout runs the fan-out workload on a fresh group from newGroup,
+// with SetLimit(limit) if limit > 0.
+func groupFanout(sz *Sizes, newGroup func() group, limit int) (Sample, error) {
+	var c counter
+	return measureFanout(sz.FanoutTasks, func() error {
+		g := newGroup()
+		if limit > 0 {
+			g.SetLimit(limit)
+		}
+		task := func() error { c.inc(); return nil }
+		for range sz.FanoutTasks {
+			g.Go(task)
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		return c.check(sz.FanoutTasks)
+	})
+}
+
 func measureFanout(n int, body func() error) (Sample, error) {
 	runtime.GC()
 	var m0, m1 runtime.MemStats
@@ -59,34 +86,12 @@ var epoch = time.Now()
 func nanotime() int64 { return int64(time.Since(epoch)) }
 
 func init() {
+	newErrgroup := func() group { return new(errgroup.Group) }
 	register("fanout/unbounded", Impl{"errgroup", "errgroup.Group, no limit", func(sz *Sizes) (Sample, error) {
-		var c counter
-		return measureFanout(sz.FanoutTasks, func() error {
-			var g errgroup.Group
-			task := func() error { c.inc(); return nil }
-			for range sz.FanoutTasks {
-				g.Go(task)
-			}
-			if err := g.Wait(); err != nil {
-				return err
-			}
-			return c.check(sz.FanoutTasks)
-		})
+		return groupFanout(sz, newErrgroup, 0)
 	}})
 	register("fanout/bounded", Impl{"errgroup", "errgroup.Group, SetLimit(GOMAXPROCS)", func(sz *Sizes) (Sample, error) {
-		var c counter
-		return measureFanout(sz.FanoutTasks, func() error {
-			var g errgroup.Group
-			g.SetLimit(sz.Bound)
-			task := func() error { c.inc(); return nil }
-			for range sz.FanoutTasks {
-				g.Go(task)
-			}
-			if err := g.Wait(); err != nil {
-				return err
-			}
-			return c.check(sz.FanoutTasks)
-		})
+		return groupFanout(sz, newErrgroup, sz.Bound)
 	}})
 
 	register("fanout/unbounded", Impl{"conc", "conc.WaitGroup", func(sz *Sizes) (Sample, error) {
