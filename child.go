@@ -1,0 +1,113 @@
+package echo
+
+import (
+	"context"
+	"fmt"
+	"runtime/pprof"
+	"runtime/trace"
+	"sync/atomic"
+)
+
+// Child states. A child is handed to the pool and may also be run by a
+// waiter (help-while-waiting) or by a High proxy (priority escalation); the
+// copy whose CAS moves it from childQueued to childClaimed runs it, the
+// others do nothing. So every child runs at most once, and the claimant alone
+// touches its fn and run tag afterwards.
+const (
+	childQueued uint32 = iota
+	childClaimed
+)
+
+// childKey is the context key under which a *child finds itself.
+type childKey struct{}
+
+// child is one spawned function. It is also the context the child is
+// submitted to the pool with: the spawner's ctx plus the child's member tag.
+// The pool hands a ctx derived from it back to runChild, which finds the
+// child through childKey; so a child costs one allocation here, and the
+// task function is a static one.
+type child struct {
+	context.Context // the spawner's ctx: fn's ctx derives from it
+	// m tags fn's ctx with the scope and the priority fn runs at. Only the
+	// claimant writes m.prio (escalation), on its own goroutine before it
+	// calls fn; fn and whatever fn hands its ctx to read it later (program
+	// order, then go statements or pool submission order it). The pool
+	// reads c only through Done, Err, Deadline and other keys of Value.
+	m     member
+	prio  Priority // the priority the child was submitted at; immutable
+	fn    func(ctx context.Context) error
+	state atomic.Uint32
+	// abort, if set, is told why the child will never run; it returns true
+	// if it took charge of that error (Start hands it to its caller).
+	abort func(err error) bool
+}
+
+func (c *child) Value(key any) any {
+	switch key.(type) {
+	case memberKey:
+		return &c.m
+	case childKey:
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *child) String() string {
+	return fmt.Sprintf("%v.WithValue(echo child, priority %v)", c.Context, c.prio)
+}
+
+// runChild is the task given to the pool for every child (once at the
+// child's priority, and maybe again at High as a proxy). ctx is the pool's:
+// it derives from the child and carries the worker running it.
+func runChild(ctx context.Context) {
+	c := ctx.Value(childKey{}).(*child)
+	if c.state.CompareAndSwap(childQueued, childClaimed) {
+		c.m.s.execute(c, ctx)
+	}
+}
+
+// execute runs claimed child c with ctx on the current goroutine.
+func (s *Scope) execute(c *child, ctx context.Context) {
+	defer s.childDone() // also when fn calls runtime.Goexit
+	fn := c.fn
+	c.fn = nil // let the help list drop what fn captured (only the claimant reads fn)
+	if s.ctx.Err() != nil {
+		s.skip(c.abort)
+		return
+	}
+	if c.m.prio != High && s.escalated.Load() {
+		c.m.prio = High // ctx derives from c, so fn sees High
+	}
+	if err := s.call(ctx, c.m.prio, fn); err != nil {
+		s.report(err, false)
+	}
+}
+
+// call runs fn under the scope's pprof labels and trace region, if any,
+// turning a panic into a *PanicError.
+func (s *Scope) call(ctx context.Context, prio Priority, fn func(ctx context.Context) error) (err error) {
+	if trace.IsEnabled() {
+		defer trace.StartRegion(ctx, "echo.child "+prio.String()).End()
+	}
+	if s.cfg.name == "" {
+		return protect(ctx, fn)
+	}
+	pprof.Do(ctx, pprof.Labels("echo.scope", s.cfg.name, "echo.priority", prio.String()), func(ctx context.Context) {
+		err = protect(ctx, fn)
+	})
+	return err
+}
+
+// childDone marks one child done: it frees the child's slot, then wakes a
+// waiter if that was the last child.
+func (s *Scope) childDone() {
+	s.release()
+	if s.pending.Add(-1) == 0 {
+		s.mu.Lock()
+		if s.wake != nil {
+			close(s.wake)
+			s.wake = nil
+		}
+		s.mu.Unlock()
+	}
+}
