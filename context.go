@@ -22,13 +22,19 @@ func memberOf(ctx context.Context) *member {
 	return m
 }
 
-// priorityOf reports the priority the holder of ctx runs at, if ctx comes
-// from a scope.
-func priorityOf(ctx context.Context) (Priority, bool) {
-	if m := memberOf(ctx); m != nil {
-		return m.prio, true
+// PriorityOf returns the priority that the holder of ctx runs at: a
+// child's priority for a child's context, the priority of the code that
+// opened the scope (see [WithPriority]) for a scope's or a [Nursery] body's
+// context, and [Normal] for a context that carries no scope. Scopes opened
+// on ctx inherit it. It panics if ctx is nil.
+func PriorityOf(ctx context.Context) Priority {
+	if ctx == nil {
+		panic("echo: PriorityOf called with a nil ctx")
 	}
-	return 0, false
+	if m := memberOf(ctx); m != nil {
+		return m.prio
+	}
+	return Normal
 }
 
 // taggedCtx is a scope's context with a member tag: context.WithValue with

@@ -35,12 +35,12 @@ func TestPriorityEscalation(t *testing.T) {
 	inFirst := make(chan struct{})
 	for i := range n {
 		s.Go(Low, func(ctx context.Context) error {
-			prio[i], _ = priorityOf(ctx)
+			prio[i] = PriorityOf(ctx)
 			if i == 0 {
 				close(inFirst)
 				<-release
 				Go(ctx, Low, func(ctx context.Context) error { // spawned after escalation
-					prio[n], _ = priorityOf(ctx)
+					prio[n] = PriorityOf(ctx)
 					return nil
 				})
 			}
@@ -105,7 +105,7 @@ func TestNoEscalationForNormalCreator(t *testing.T) {
 	f := &fakePool{}
 	s, _ := NewScope(context.Background(), withRunner(f))
 	var got Priority
-	s.Go(Low, func(ctx context.Context) error { got, _ = priorityOf(ctx); return nil })
+	s.Go(Low, func(ctx context.Context) error { got = PriorityOf(ctx); return nil })
 	if err := s.Wait(); err != nil { // runs the child inline
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestPriorityEscalationOnBoundedPool(t *testing.T) {
 			s.Go(Low, func(ctx context.Context) error {
 				childrenStarted.Add(1)
 				seen[i] = backlogStarted.Load()
-				prio[i], _ = priorityOf(ctx)
+				prio[i] = PriorityOf(ctx)
 				if i == 0 {
 					select {
 					case <-othersDone:

@@ -103,7 +103,7 @@ func TestGoInheritsCtxValuesAndPriority(t *testing.T) {
 		vctx := context.WithValue(ctx, ctxKey{}, "v")
 		Go(vctx, Low, func(ctx context.Context) error {
 			val = ctx.Value(ctxKey{})
-			prio, _ = priorityOf(ctx)
+			prio = PriorityOf(ctx)
 			Go(ctx, High, func(ctx context.Context) error {
 				inner = memberOf(ctx).s == memberOf(vctx).s
 				return nil

@@ -17,6 +17,8 @@ type config struct {
 	hasTimeout bool
 	timeout    time.Duration
 	name       string
+	hasPrio    bool
+	prio       Priority
 }
 
 // WithPool runs the scope's children on p. Without it a scope uses the pool
@@ -79,4 +81,18 @@ func WithName(name string) Option {
 		panic(fmt.Sprintf("echo: WithName called with name = %q; a name must not be empty", name))
 	}
 	return func(c *config) { c.name = name }
+}
+
+// WithPriority sets the priority of the code that opens the scope: its
+// [Nursery] body and its Wait run at p, and scopes nested under its context
+// inherit p (see [PriorityOf]). Without it the scope takes the priority that
+// its ctx carries (a child's context carries the child's), else [Normal].
+// Use it where work enters the process, such as a request handler that knows
+// how urgent its request is. WithPriority panics if p is not High, Normal or
+// Low.
+func WithPriority(p Priority) Option {
+	if !p.Valid() {
+		panic(fmt.Sprintf("echo: WithPriority called with unknown priority %v; use echo.High, echo.Normal or echo.Low", p))
+	}
+	return func(c *config) { c.hasPrio, c.prio = true, p }
 }

@@ -128,7 +128,10 @@ func newScope(ctx context.Context, fname string, opts []Option) *Scope {
 	default:
 		s.run = pool.Default()
 	}
-	if outer != nil {
+	switch {
+	case cfg.hasPrio:
+		s.creator = cfg.prio
+	case outer != nil:
 		s.creator = outer.prio
 	}
 	s.helps = s.run.OnWorker(ctx)
