@@ -182,9 +182,6 @@ func TestPriorityEscalationOnBoundedPool(t *testing.T) {
 	if err := outer.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if p.Stats().Submitted == 0 {
-		t.Skip("the pool keeps no statistics: it is the temporary stub, which starts every task at once, so nothing queues and the order cannot show escalation")
-	}
 	if startedBeforeWait > 0 {
 		t.Skipf("%d children started before Wait began: the pool did not queue them, so there is nothing to escalate", startedBeforeWait)
 	}

@@ -64,7 +64,7 @@ func TestPanicErrorUnwrap(t *testing.T) {
 	}
 	err = Nursery(context.Background(), func(ctx context.Context) error {
 		Go(ctx, Normal, func(context.Context) error {
-			var m map[string]int
+			m := nilMap()
 			m["x"] = 1 // runtime error: assignment to entry in nil map
 			return nil
 		})
@@ -171,3 +171,6 @@ func TestBodyGoexitJoinsChildren(t *testing.T) {
 		t.Fatalf("child saw cause %v; want errBodyGoexit", childCause)
 	}
 }
+
+// nilMap returns a nil map, for a test that needs a runtime.Error panic.
+func nilMap() map[string]int { return nil }

@@ -29,7 +29,7 @@ type Sizes struct {
 	SpinPerMicros float64       `json:"spin_iters_per_us"` // calibration of the CPU-burning loop
 }
 
-// defaultSizes are the sizes of the issue's workloads; quick shrinks them
+// defaultSizes are the sizes of the standard workloads (benchmarks/README.md); quick shrinks them
 // for a smoke run (-quick).
 func defaultSizes(quick bool) Sizes {
 	s := Sizes{

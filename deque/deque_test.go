@@ -148,7 +148,7 @@ func TestDequeZeroAllocsSteadyState(t *testing.T) {
 		t.Skip("the race detector allocates")
 	}
 	d := New[int]()
-	for i := 0; i < 8; i++ { // warm the free list
+	for i := 0; i < 8; i++ { // warm up: grow the ring and make the boxes once
 		d.Push(i)
 	}
 	for i := 0; i < 8; i++ {
@@ -495,8 +495,8 @@ func TestDequeStealNeverSpuriouslyEmpty(t *testing.T) {
 // payload is large enough and holds a pointer, so it is never a tiny
 // allocation (whose cleanups may be delayed by neighbouring objects).
 type payload struct {
-	buf  [64]byte
-	next *payload
+	_ [64]byte
+	_ *payload
 }
 
 // tracked returns a new *payload and a channel closed once the garbage
@@ -550,7 +550,7 @@ func pushTracked(d *Deque[*payload]) <-chan struct{} {
 }
 
 // TestDequeNoRetainedReferences: once Pop or Steal has handed a value out,
-// the deque (its ring, boxes and free list) must not keep it reachable.
+// the deque (its ring and boxes) must not keep it reachable.
 func TestDequeNoRetainedReferences(t *testing.T) {
 	filler := func(d *Deque[*payload], n int) {
 		for range n {

@@ -55,7 +55,7 @@ var testPool = func() *Pool {
 }()
 
 func TestDefault(t *testing.T) {
-	if Default() != Default() {
+	if a, b := Default(), Default(); a != b {
 		t.Fatal("Default returned two pools")
 	}
 	done := make(chan struct{})

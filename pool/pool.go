@@ -201,7 +201,7 @@ func (p *Pool) Submit(ctx context.Context, prio Priority, fn func()) error {
 // [ErrQueueFull] when the queue is full, [ErrClosed] after Stop.
 func (p *Pool) TrySubmit(prio Priority, fn func()) error {
 	checkArgs("TrySubmit", context.Background(), prio, fn != nil)
-	return p.state("TrySubmit").submit(nil, task{fn: fn, prio: prio}, false)
+	return p.state("TrySubmit").submit(context.Background(), task{fn: fn, prio: prio}, false)
 }
 
 // Go is Submit for tasks that take a context: fn receives ctx annotated

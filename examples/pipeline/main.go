@@ -3,7 +3,7 @@
 // number of children digest the files in parallel, and the body collects the
 // digests. The first error cancels every stage; Wait joins them all.
 //
-//	go run ./examples/pipeline            # digests the Go standard library's sources
+//	go run ./examples/pipeline            # digests the files under the current directory
 //	go run ./examples/pipeline -root DIR
 package main
 
@@ -31,7 +31,7 @@ type result struct {
 }
 
 func main() {
-	root := flag.String("root", filepath.Join(runtime.GOROOT(), "src", "sync"), "directory tree to digest")
+	root := flag.String("root", ".", "directory tree to digest")
 	workers := flag.Int("digesters", runtime.GOMAXPROCS(0), "files digested at once")
 	flag.Parse()
 
