@@ -27,6 +27,7 @@ import (
 type Run struct {
 	Command  string    `json:"command"`
 	Date     string    `json:"date"`
+	Source   Source    `json:"source"`
 	Machine  Machine   `json:"machine"`
 	Reps     int       `json:"reps"`
 	Sizes    Sizes     `json:"sizes"`
@@ -171,6 +172,7 @@ func measure(vs []Variant, libSet map[string]bool, reps int, quick bool, command
 	r := &Run{
 		Command:  command,
 		Date:     time.Now().UTC().Format(time.RFC3339),
+		Source:   thisSource(),
 		Machine:  thisMachine(),
 		Reps:     reps,
 		Sizes:    sz,

@@ -265,3 +265,14 @@ func TestFmtRatio(t *testing.T) {
 		}
 	}
 }
+
+// A run records the commit it measured, and whether the tree was dirty.
+func TestSourceNamesTheCommit(t *testing.T) {
+	src := thisSource()
+	if src.Commit == "unknown" {
+		t.Skip("not in a git work tree")
+	}
+	if len(src.Commit) != 40 || strings.Trim(src.Commit, "0123456789abcdef") != "" {
+		t.Fatalf("thisSource().Commit = %q, want a 40-digit hex commit", src.Commit)
+	}
+}

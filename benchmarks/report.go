@@ -55,6 +55,9 @@ func sizesOf(key string, sz Sizes) string {
 func printRun(w io.Writer, r *Run) {
 	fmt.Fprintf(w, "machine: %s\n", r.Machine)
 	fmt.Fprintf(w, "run:     %s  (%s)\n", r.Command, r.Date)
+	if r.Source.Commit != "" { // runs saved before the field existed have none
+		fmt.Fprintf(w, "code:    %s\n", r.Source)
+	}
 	fmt.Fprintf(w, "every figure is the MEDIAN over %d repetitions; lower is better everywhere\n", r.Reps)
 	fmt.Fprintf(w, "CPU spin calibration: %.0f iterations/µs\n", r.Sizes.SpinPerMicros)
 	for _, v := range r.Variants {
