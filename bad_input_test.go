@@ -42,10 +42,9 @@ func outcome(t *testing.T, f func()) (panicked any) {
 	}
 }
 
-// TestBadInputPanics completes TestMisusePanics (scope_test.go) with the
-// misuses it does not list: each panics at the call site with a message
-// naming the function and the fault, within a deadline.
-func TestBadInputPanics(t *testing.T) {
+// Misuse panics at the call site, within a deadline, with a message naming
+// the function and the fault.
+func TestMisusePanicsAtTheCallSiteNamingTheFunction(t *testing.T) {
 	done, doneCtx := NewScope(context.Background())
 	if err := done.Wait(); err != nil {
 		t.Fatal(err)
@@ -56,10 +55,31 @@ func TestBadInputPanics(t *testing.T) {
 	startNop := func(context.Context, func(int)) error { return nil }
 	var nilCtx context.Context
 	var zero Scope
+	bg := context.Background()
 	cases := []struct {
 		name, want string
 		f          func()
 	}{
+		{"Scope.Go after Wait", "echo: Scope.Go called after Wait returned; a Scope is single-use", func() { done.Go(Normal, nop) }},
+		{"Scope.TryGo after Wait", "echo: Scope.TryGo called after Wait returned; a Scope is single-use", func() { done.TryGo(Normal, nop) }},
+		{"Go after Wait", "echo: Go called after Wait returned; a Scope is single-use", func() { Go(doneCtx, Normal, nop) }},
+		{"Scope.Go nil fn", "echo: Scope.Go called with a nil fn", func() { live.Go(Normal, nil) }},
+		{"Scope.TryGo nil fn", "echo: Scope.TryGo called with a nil fn", func() { live.TryGo(Normal, nil) }},
+		{"Go nil fn", "echo: Go called with a nil fn", func() { Go(liveCtx, Normal, nil) }},
+		{"Scope.Go bad priority", "echo: Scope.Go called with unknown priority Priority(7); use echo.High, echo.Normal or echo.Low", func() { live.Go(Priority(7), nop) }},
+		{"Go bad priority", "echo: Go called with unknown priority Priority(3); use echo.High, echo.Normal or echo.Low", func() { Go(liveCtx, Priority(3), nop) }},
+		{"Go nil ctx", "echo: Go called with a nil ctx", func() { Go(nilCtx, Normal, nop) }},
+		{"Go no scope", "echo: Go called with a context that carries no scope; open one with echo.Nursery or echo.NewScope", func() { Go(bg, Normal, nop) }},
+		{"TryGo no scope", "echo: TryGo called with a context that carries no scope; open one with echo.Nursery or echo.NewScope", func() { TryGo(bg, Normal, nop) }},
+		{"Start no scope", "echo: Start called with a context that carries no scope; open one with echo.Nursery or echo.NewScope", func() { Start(bg, Normal, startNop) }},
+		{"Start nil fn", "echo: Start called with a nil fn", func() { Start[int](liveCtx, Normal, nil) }},
+		{"NewScope nil ctx", "echo: NewScope called with a nil ctx", func() { NewScope(nilCtx) }},
+		{"Nursery nil ctx", "echo: Nursery called with a nil ctx", func() { Nursery(nilCtx, nop) }},
+		{"Nursery nil body", "echo: Nursery called with a nil body", func() { Nursery(bg, nil) }},
+		{"NewScope nil option", "echo: NewScope called with a nil Option", func() { NewScope(bg, nil) }},
+		{"WithLimit 0", "echo: WithLimit called with n = 0; a scope needs n >= 1 slots (or n < 0 for no limit)", func() { WithLimit(0) }},
+		{"WithPool nil", "echo: WithPool called with a nil pool", func() { WithPool(nil) }},
+		{"WithName empty", `echo: WithName called with name = ""; a name must not be empty`, func() { WithName("") }},
 		{"TryGo nil ctx", "echo: TryGo called with a nil ctx", func() { TryGo(nilCtx, Normal, nop) }},
 		{"TryGo nil fn", "echo: TryGo called with a nil fn", func() { TryGo(liveCtx, Normal, nil) }},
 		{"TryGo bad priority", "echo: TryGo called with unknown priority Priority(9)", func() { TryGo(liveCtx, Priority(9), nop) }},
@@ -73,6 +93,8 @@ func TestBadInputPanics(t *testing.T) {
 		{"zero Scope TryGo", "echo: Scope.TryGo called on a Scope not made by NewScope", func() { zero.TryGo(Normal, nop) }},
 		{"zero Scope Wait", "echo: Scope.Wait called on a Scope not made by NewScope", func() { zero.Wait() }},
 		{"zero Scope Cancel", "echo: Scope.Cancel called on a Scope not made by NewScope", func() { zero.Cancel(nil) }},
+		{"PriorityOf nil ctx", "echo: PriorityOf called with a nil ctx", func() { PriorityOf(nilCtx) }},
+		{"WithPriority bad priority", "echo: WithPriority called with unknown priority Priority(7)", func() { WithPriority(Priority(7)) }},
 		{"WithContext nil ctx", "cannot create context from nil parent", func() { WithContext(nilCtx) }},
 	}
 	for _, tc := range cases {

@@ -2,7 +2,6 @@ package echo
 
 import (
 	"context"
-	"strings"
 	"testing"
 )
 
@@ -38,22 +37,5 @@ func TestWithPrioritySetsTheOpenersPriority(t *testing.T) {
 	}, WithPool(p), WithPriority(Low))
 	if nested != High {
 		t.Errorf("nested scope WithPriority(High) under a Low scope runs at %v, want high", nested)
-	}
-}
-
-func TestPriorityMisusePanicsNamingTheFunction(t *testing.T) {
-	for name, f := range map[string]func(){
-		"PriorityOf":   func() { var nilCtx context.Context; PriorityOf(nilCtx) },
-		"WithPriority": func() { WithPriority(Priority(7)) },
-	} {
-		func() {
-			defer func() {
-				msg, _ := recover().(string)
-				if !strings.Contains(msg, "echo: "+name+" called") {
-					t.Errorf("%s misuse: panic %q, want one naming echo.%s", name, msg, name)
-				}
-			}()
-			f()
-		}()
 	}
 }

@@ -530,64 +530,6 @@ func TestStoppedPoolReportsNotStarted(t *testing.T) {
 	}
 }
 
-// Misuse panics at the call site with a message naming the function.
-func TestMisusePanics(t *testing.T) {
-	done, _ := NewScope(context.Background())
-	if err := done.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	var doneCtx context.Context
-	if err := Nursery(context.Background(), func(ctx context.Context) error { doneCtx = ctx; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	live, liveCtx := NewScope(context.Background())
-	defer live.Wait()
-	nop := func(context.Context) error { return nil }
-	startNop := func(context.Context, func(int)) error { return nil }
-	var nilCtx context.Context
-	bg := context.Background()
-
-	cases := []struct {
-		name, want string
-		f          func()
-	}{
-		{"Scope.Go after Wait", "echo: Scope.Go called after Wait returned; a Scope is single-use", func() { done.Go(Normal, nop) }},
-		{"Scope.TryGo after Wait", "echo: Scope.TryGo called after Wait returned; a Scope is single-use", func() { done.TryGo(Normal, nop) }},
-		{"Go after Wait", "echo: Go called after Wait returned; a Scope is single-use", func() { Go(doneCtx, Normal, nop) }},
-		{"Scope.Go nil fn", "echo: Scope.Go called with a nil fn", func() { live.Go(Normal, nil) }},
-		{"Scope.TryGo nil fn", "echo: Scope.TryGo called with a nil fn", func() { live.TryGo(Normal, nil) }},
-		{"Go nil fn", "echo: Go called with a nil fn", func() { Go(liveCtx, Normal, nil) }},
-		{"Scope.Go bad priority", "echo: Scope.Go called with unknown priority Priority(7); use echo.High, echo.Normal or echo.Low", func() { live.Go(Priority(7), nop) }},
-		{"Go bad priority", "echo: Go called with unknown priority Priority(3); use echo.High, echo.Normal or echo.Low", func() { Go(liveCtx, Priority(3), nop) }},
-		{"Go nil ctx", "echo: Go called with a nil ctx", func() { Go(nilCtx, Normal, nop) }},
-		{"Go no scope", "echo: Go called with a context that carries no scope; open one with echo.Nursery or echo.NewScope", func() { Go(bg, Normal, nop) }},
-		{"TryGo no scope", "echo: TryGo called with a context that carries no scope; open one with echo.Nursery or echo.NewScope", func() { TryGo(bg, Normal, nop) }},
-		{"Start no scope", "echo: Start called with a context that carries no scope; open one with echo.Nursery or echo.NewScope", func() { Start(bg, Normal, startNop) }},
-		{"Start nil fn", "echo: Start called with a nil fn", func() { Start[int](liveCtx, Normal, nil) }},
-		{"NewScope nil ctx", "echo: NewScope called with a nil ctx", func() { NewScope(nilCtx) }},
-		{"Nursery nil ctx", "echo: Nursery called with a nil ctx", func() { Nursery(nilCtx, nop) }},
-		{"Nursery nil body", "echo: Nursery called with a nil body", func() { Nursery(bg, nil) }},
-		{"NewScope nil option", "echo: NewScope called with a nil Option", func() { NewScope(bg, nil) }},
-		{"WithLimit 0", "echo: WithLimit called with n = 0; a scope needs n >= 1 slots (or n < 0 for no limit)", func() { WithLimit(0) }},
-		{"WithPool nil", "echo: WithPool called with a nil pool", func() { WithPool(nil) }},
-		{"WithName empty", `echo: WithName called with name = ""; a name must not be empty`, func() { WithName("") }},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if r == nil {
-					t.Fatalf("no panic; want %q", tc.want)
-				}
-				if got := fmt.Sprint(r); got != tc.want {
-					t.Fatalf("panic %q; want %q", got, tc.want)
-				}
-			}()
-			tc.f()
-		})
-	}
-}
-
 // Scope.Go from many goroutines at once, while children also spawn: every
 // child runs exactly once (stress for the help list and its compaction).
 func TestConcurrentSpawnRunsEachChildOnce(t *testing.T) {

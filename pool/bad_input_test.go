@@ -38,10 +38,9 @@ func outcome(t *testing.T, f func()) (panicked any) {
 	}
 }
 
-// TestBadInputMore completes TestBadInputPanics (options_test.go): the
-// arguments and misuses it does not cover each give a clear panic naming
-// the function, or the documented result, within a deadline.
-func TestBadInputMore(t *testing.T) {
+// Misuse panics at the call site, within a deadline, with a message that
+// names the function and the fault.
+func TestMisusePanicsAtTheCallSiteNamingTheFunction(t *testing.T) {
 	fn := func() {}
 	cfn := func(context.Context) {}
 	var nilCtx context.Context
@@ -49,6 +48,21 @@ func TestBadInputMore(t *testing.T) {
 		name, want string
 		f          func()
 	}{
+		{"WithWorkers(0)", "pool: WithWorkers called with n = 0", func() { WithWorkers(0) }},
+		{"WithQueueCapacity(0)", "pool: WithQueueCapacity called with n = 0", func() { WithQueueCapacity(0) }},
+		{"WithQueueCapacity(-1)", "pool: WithQueueCapacity called with n = -1", func() { WithQueueCapacity(-1) }},
+		{"WithMaxWorkers(0)", "pool: WithMaxWorkers called with n = 0", func() { WithMaxWorkers(0) }},
+		{"WithIdleTimeout(0)", "pool: WithIdleTimeout called with d = 0s", func() { WithIdleTimeout(0) }},
+		{"WithPanicHandler(nil)", "pool: WithPanicHandler called with a nil handler", func() { WithPanicHandler(nil) }},
+		{"max below workers", "pool: WithMaxWorkers(2) below the 4 base workers", func() { New(WithWorkers(4), WithMaxWorkers(2)) }},
+		{"Submit nil fn", "pool: Submit called with a nil function", func() { testPool.Submit(bg, Normal, nil) }},
+		{"Submit bad priority", "pool: Submit called with invalid priority Priority(7)", func() { testPool.Submit(bg, 7, fn) }},
+		{"Submit nil ctx", "pool: Submit called with a nil context", func() { testPool.Submit(nilCtx, Normal, fn) }},
+		{"TrySubmit nil fn", "pool: TrySubmit called with a nil function", func() { testPool.TrySubmit(Normal, nil) }},
+		{"Go nil fn", "pool: Go called with a nil function", func() { testPool.Go(bg, Normal, nil) }},
+		{"Go nil ctx", "pool: Go called with a nil context", func() { testPool.Go(nilCtx, Normal, cfn) }},
+		{"TryGo bad priority", "pool: TryGo called with invalid priority Priority(3)", func() { testPool.TryGo(bg, 3, cfn) }},
+		{"Block nil fn", "pool: Block called with a nil function", func() { Block(bg, nil) }},
 		{"WithWorkers(-1)", "pool: WithWorkers called with n = -1; need n >= 1", func() { WithWorkers(-1) }},
 		{"WithWorkers(MinInt)", "pool: WithWorkers called with n = -9223372036854775808", func() { WithWorkers(math.MinInt) }},
 		{"WithMaxWorkers(-1)", "pool: WithMaxWorkers called with n = -1; need n >= 1", func() { WithMaxWorkers(-1) }},
@@ -72,8 +86,8 @@ func TestBadInputMore(t *testing.T) {
 			if v == nil {
 				t.Fatalf("no panic; want %q", tc.want)
 			}
-			if got := fmt.Sprint(v); !strings.HasPrefix(got, tc.want) {
-				t.Fatalf("panic %q; want it to start with %q", got, tc.want)
+			if got := fmt.Sprint(v); !strings.HasPrefix(got, "pool: ") || !strings.Contains(got, tc.want) {
+				t.Fatalf("panic %q; want a \"pool: \" message containing %q", got, tc.want)
 			}
 		})
 	}
