@@ -44,18 +44,18 @@ import (
 //
 // # Locals
 //
-// Locals may be added and removed at any time. The victim list is
-// copy-on-write: writers (AddLocal, RemoveLocal) build a new slice under mu
-// and publish it with an atomic store; readers load the pointer and never see
-// the slice change under them. A thief holding a stale list may still steal
-// from a removed Local's deques, which is safe (Steal may be called by any
-// goroutine at any time) and loses nothing: every value is taken exactly
-// once, by whoever wins it in the Deque.
+// Locals may be added at any time, also while others take. The victim list
+// is copy-on-write: AddLocal builds a new slice under mu and publishes it
+// with an atomic store; readers load the pointer and never see the slice
+// change under them. A thief holding the previous list just does not see
+// the new Local's deques yet. Locals are never removed: a scheduler keeps
+// its consumers for its lifetime (consumers that come and go use
+// [StealingQueue.NewThief]).
 type StealingQueue[T Prioritized] struct {
 	counts   [NumPriorities]paddedInt64
 	injector [NumPriorities]*Injector[T]
 
-	mu     sync.Mutex                  // serialises writers of locals
+	mu     sync.Mutex                  // serialises AddLocal calls
 	locals atomic.Pointer[[]*Local[T]] // the registered victims; copy-on-write
 
 	fairEvery int
@@ -72,7 +72,7 @@ type paddedInt64 struct {
 // Local is a consumer's handle on a [StealingQueue]: its own deques (one per
 // lane) and its private random generator and fair-pick counter.
 //
-// Push, Next and [StealingQueue.RemoveLocal] are owner calls: as with
+// Push and Next are owner calls: as with
 // [Deque], one owner at a time, and owner calls must be ordered by
 // happens-before (for example made by one goroutine, or handed over through
 // a mutex or an atomic flag). A Local made by [StealingQueue.NewThief] has
@@ -84,7 +84,6 @@ type Local[T Prioritized] struct {
 	// Owner-only state: plain fields, ordered by the ownership rule.
 	rng       uint64 // wyrand state for victim selection
 	sinceFair int    // values taken since the last fair pick
-	removed   bool   // RemoveLocal was called: Push goes to the injector
 }
 
 // NewStealingQueue returns an empty queue whose Locals make a fair pick
@@ -167,50 +166,12 @@ func (q *StealingQueue[T]) newLocal() *Local[T] {
 	return &Local[T]{q: q, rng: q.seed.Add(0x9e3779b97f4a7c15)}
 }
 
-// RemoveLocal unregisters l and moves the values left in its deques to the
-// injector (nothing is lost; their order within a lane is kept, oldest
-// first). It is an owner call on l. Later Pushes on l go to the injector and
-// l.Next keeps working as a thief's. Removing a thief or removing twice does
-// nothing.
-func (q *StealingQueue[T]) RemoveLocal(l *Local[T]) {
-	if l.q != q {
-		panic("deque: StealingQueue.RemoveLocal called with a Local of another queue")
-	}
-	if l.lanes == nil || l.removed {
-		return
-	}
-	l.removed = true
-	q.mu.Lock()
-	old := *q.locals.Load()
-	next := make([]*Local[T], 0, len(old))
-	for _, v := range old {
-		if v != l {
-			next = append(next, v)
-		}
-	}
-	q.locals.Store(&next)
-	q.mu.Unlock()
-	// Thieves with a stale list may still steal from l's deques while we
-	// drain them: each value goes to exactly one of us (Deque's guarantee).
-	// Counts are unchanged: a moved value is counted once throughout.
-	for p, d := range l.lanes {
-		for {
-			// Steal takes the oldest first, so the injector keeps FIFO order.
-			v, ok := d.Steal()
-			if !ok {
-				break
-			}
-			q.injector[p].Push(v)
-		}
-	}
-}
-
 // Push adds v to l's own deque in v's lane (or to the injector if l is a
-// thief or was removed). Owner only. It panics if v's priority is invalid.
+// thief). Owner only. It panics if v's priority is invalid.
 func (l *Local[T]) Push(v T) {
 	p := lane("Local.Push", v)
 	l.q.counts[p].Add(1) // before publishing: counts[p] >= values in lane p
-	if l.lanes == nil || l.removed {
+	if l.lanes == nil {
 		l.q.injector[p].Push(v)
 		return
 	}
@@ -264,7 +225,7 @@ func (l *Local[T]) Next() (v T, stolen, ok bool) {
 // fair pick, injector, own oldest, victims).
 func (l *Local[T]) take(p Priority, fair bool) (v T, stolen, ok bool) {
 	q := l.q
-	own := l.lanes != nil && !l.removed
+	own := l.lanes != nil
 	if own && !fair {
 		if v, ok = l.lanes[p].Pop(); ok {
 			q.counts[p].Add(-1) // after taking: counts stay >= contents

@@ -79,27 +79,24 @@ func TestStealingQueueNoInversion(t *testing.T) {
 	}
 }
 
-func TestStealingQueueAddRemoveLocals(t *testing.T) {
+// A Local added while values wait in another's deques steals them, each
+// exactly once, and its own values are visible to the others.
+func TestStealingQueueAddLocalJoinsTheVictims(t *testing.T) {
 	q := NewStealingQueue[item](noFair)
-	a := q.AddLocal()
 	b := q.AddLocal()
 	for i := 0; i < 300; i++ {
 		b.Push(item{i, Priority(i % 3)})
 	}
-	q.RemoveLocal(b)
-	q.RemoveLocal(b) // idempotent
-	if n := b.Len(); n != 0 {
-		t.Fatalf("removed local still holds %d values", n)
-	}
-	b.Push(item{300, Low}) // after removal: goes to the injector
+	a := q.AddLocal()
+	a.Push(item{300, Low})
 	seen := make(map[int]bool)
 	for {
 		v, stolen, ok := a.Next()
 		if !ok {
 			break
 		}
-		if stolen {
-			t.Fatalf("value %d reported stolen from a removed local", v.id)
+		if stolen != (v.id < 300) {
+			t.Fatalf("value %d: stolen = %v; want true exactly for b's values", v.id, stolen)
 		}
 		if seen[v.id] {
 			t.Fatalf("value %d taken twice", v.id)
@@ -107,26 +104,10 @@ func TestStealingQueueAddRemoveLocals(t *testing.T) {
 		seen[v.id] = true
 	}
 	if len(seen) != 301 {
-		t.Fatalf("took %d values, want 301: values lost in RemoveLocal", len(seen))
+		t.Fatalf("took %d values, want 301", len(seen))
 	}
-	if n := len(*q.locals.Load()); n != 1 {
-		t.Fatalf("victims = %d after removal, want 1", n)
-	}
-}
-
-// TestStealingQueueFIFOOnRemove checks that a removed local's values reach
-// the injector oldest first.
-func TestStealingQueueFIFOOnRemove(t *testing.T) {
-	q := NewStealingQueue[item](noFair)
-	a, b := q.AddLocal(), q.AddLocal()
-	for i := 0; i < 5; i++ {
-		b.Push(item{i, Normal})
-	}
-	q.RemoveLocal(b)
-	for i := 0; i < 5; i++ {
-		if v, _, _ := a.Next(); v.id != i {
-			t.Fatalf("take %d: id %d, want %d", i, v.id, i)
-		}
+	if n := len(*q.locals.Load()); n != 2 {
+		t.Fatalf("victims = %d, want 2", n)
 	}
 }
 
@@ -187,7 +168,7 @@ func TestStealingQueueInvalidPriorityPanics(t *testing.T) {
 }
 
 // TestStealingQueueExactlyOnce runs owners that push and take, thieves,
-// outside producers, and locals added and removed on the fly; every value
+// outside producers, and locals added on the fly; every value
 // must be taken exactly once.
 func TestStealingQueueExactlyOnce(t *testing.T) {
 	n := 200_000
@@ -256,12 +237,11 @@ func TestStealingQueueExactlyOnce(t *testing.T) {
 					}
 				}
 				if round%1000 == 999 {
-					// Churn: remove this local and register a fresh one.
-					q.RemoveLocal(l)
+					// Churn: register a fresh local while the others take,
+					// and leave this one's values to the thieves.
 					l = q.AddLocal()
 				}
 				if total.Load() == int64(n) {
-					q.RemoveLocal(l)
 					return
 				}
 			}

@@ -24,6 +24,10 @@ const (
 	// Low tasks run when nothing more urgent waits, with a bounded share
 	// under a flood of urgent work (see the package doc).
 	Low = deque.Low
+
+	// NumPriorities is the number of priorities: the length of the
+	// per-priority arrays in [Stats], which are indexed by Priority.
+	NumPriorities = deque.NumPriorities
 )
 
 var (

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/echo-scheduler/echo/deque"
 )
 
 // Stats is a snapshot of a pool's counters, from [Pool.Stats]. Counters are
@@ -26,10 +24,10 @@ type Stats struct {
 
 	// Queued is the number of accepted tasks not yet started, per priority
 	// (index by Priority).
-	Queued [deque.NumPriorities]int
+	Queued [NumPriorities]int
 	// Wait summarises the time from acceptance to start of the tasks
 	// started so far, per priority (index by Priority).
-	Wait [deque.NumPriorities]WaitStats
+	Wait [NumPriorities]WaitStats
 }
 
 // WaitStats summarises queueing delays (acceptance to start). Count is
@@ -49,7 +47,7 @@ func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "submitted=%d completed=%d stolen=%d panics=%d goexits=%d workers=%d+%d extra blocked=%d",
 		s.Submitted, s.Completed, s.Stolen, s.Panics, s.Goexits, s.Workers, s.ExtraWorkers, s.Blocked)
-	for p := Priority(0); p < deque.NumPriorities; p++ {
+	for p := Priority(0); p < NumPriorities; p++ {
 		w := s.Wait[p]
 		fmt.Fprintf(&b, "\n%-6s queued=%d started=%d wait mean=%v p99<=%v max=%v",
 			p, s.Queued[p], w.Count, w.Mean, w.P99, w.Max)
@@ -62,7 +60,7 @@ func (s Stats) String() string {
 func (p *Pool) Stats() Stats {
 	s := p.state("Stats")
 	var st Stats
-	var lanes [deque.NumPriorities]laneSnapshot
+	var lanes [NumPriorities]laneSnapshot
 	add := func(ws *workerStats) {
 		st.Completed += ws.completed.Load()
 		st.Stolen += ws.stolen.Load()
@@ -125,7 +123,7 @@ type workerStats struct {
 	inTask    atomic.Uint64 // workers now running a task (0 or 1 for a base worker)
 	completed atomic.Uint64
 	stolen    atomic.Uint64
-	lanes     [deque.NumPriorities]laneStats
+	lanes     [NumPriorities]laneStats
 	_         [64]byte // keep the next worker's counters off our cache line
 }
 
