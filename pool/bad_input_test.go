@@ -54,7 +54,7 @@ func TestMisusePanicsAtTheCallSiteNamingTheFunction(t *testing.T) {
 		{"WithMaxWorkers(0)", "pool: WithMaxWorkers called with n = 0", func() { WithMaxWorkers(0) }},
 		{"WithIdleTimeout(0)", "pool: WithIdleTimeout called with d = 0s", func() { WithIdleTimeout(0) }},
 		{"WithPanicHandler(nil)", "pool: WithPanicHandler called with a nil handler", func() { WithPanicHandler(nil) }},
-		{"max below workers", "pool: WithMaxWorkers(2) below the 4 base workers", func() { New(WithWorkers(4), WithMaxWorkers(2)) }},
+		{"max below workers", "pool: New called with WithMaxWorkers(2) below the 4 base workers", func() { New(WithWorkers(4), WithMaxWorkers(2)) }},
 		{"Submit nil fn", "pool: Submit called with a nil function", func() { testPool.Submit(bg, Normal, nil) }},
 		{"Submit bad priority", "pool: Submit called with invalid priority Priority(7)", func() { testPool.Submit(bg, 7, fn) }},
 		{"Submit nil ctx", "pool: Submit called with a nil context", func() { testPool.Submit(nilCtx, Normal, fn) }},
