@@ -2,8 +2,11 @@ package echo
 
 import "github.com/echo-scheduler/echo/pool"
 
-// Priority is the urgency of a child: [High], [Normal] or [Low]. It is the
-// pool's priority type, so the same values work with package pool.
+// Priority is the urgency of a child: [High], [Normal] or [Low], served in
+// that order. The zero value is Normal, so a Priority field nobody set means
+// ordinary work. It is the pool's priority type, so the same values work
+// with package pool. The numeric values do not follow the order: compare
+// priorities by name, not with < or >.
 type Priority = pool.Priority
 
 const (

@@ -2,6 +2,8 @@ package echo
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 )
 
@@ -37,5 +39,42 @@ func TestWithPrioritySetsTheOpenersPriority(t *testing.T) {
 	}, WithPool(p), WithPriority(Low))
 	if nested != High {
 		t.Errorf("nested scope WithPriority(High) under a Low scope runs at %v, want high", nested)
+	}
+}
+
+// The zero Priority is Normal, so a struct field nobody set is ordinary
+// work, not the most urgent; the order High > Normal > Low holds in the
+// pool: a busy 1-worker pool starts queued work most urgent first.
+func TestZeroPriorityIsNormal(t *testing.T) {
+	var zero Priority
+	if zero != Normal || zero.String() != "normal" {
+		t.Fatalf("the zero Priority is %v (%q); want Normal (\"normal\")", zero, zero.String())
+	}
+	p := newPool(t, 1)
+	gate := make(chan struct{})
+	started := make(chan struct{})
+	if err := p.Go(context.Background(), Normal, func(context.Context) { close(started); <-gate }); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	var mu sync.Mutex
+	var order []Priority
+	var wg sync.WaitGroup
+	for _, prio := range []Priority{Low, Normal, High, Low, High, Normal} {
+		wg.Add(1)
+		if err := p.Go(context.Background(), prio, func(context.Context) {
+			mu.Lock()
+			order = append(order, prio)
+			mu.Unlock()
+			wg.Done()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(gate)
+	within(t, timeoutLong, "the queued tasks", wg.Wait)
+	want := []Priority{High, High, Normal, Normal, Low, Low}
+	if !slices.Equal(order, want) {
+		t.Fatalf("a 1-worker pool started queued tasks in the order %v; want %v", order, want)
 	}
 }

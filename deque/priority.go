@@ -3,14 +3,17 @@ package deque
 import "strconv"
 
 // Priority is the urgency of a value in a [StealingQueue]: one lane per
-// priority, most urgent first. The zero value is High.
+// priority, served most urgent first: High, then Normal, then Low. The zero
+// value is Normal, so a Priority nobody set means ordinary work. The
+// numeric values do not follow the order: compare priorities by name, not
+// with < or >.
 type Priority uint8
 
 const (
+	// Normal is the default for ordinary work (the zero value).
+	Normal Priority = iota
 	// High is for latency-sensitive work: it is taken before Normal and Low.
-	High Priority = iota
-	// Normal is the default for ordinary work.
-	Normal
+	High
 	// Low is for background work. It runs when nothing more urgent is
 	// visible, and is protected from starvation by the scheduler above.
 	Low
@@ -19,6 +22,11 @@ const (
 	// 0 <= p < NumPriorities.
 	NumPriorities = 3
 )
+
+// byUrgency lists the priorities in the order lanes are served, most urgent
+// first. Lanes are arrays indexed by Priority; scans walk this list, so
+// serving in urgency order costs no mapping on Push or take.
+var byUrgency = [NumPriorities]Priority{High, Normal, Low}
 
 // String returns "high", "normal" or "low", or "Priority(N)" for an
 // invalid value.

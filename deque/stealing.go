@@ -197,11 +197,12 @@ func (l *Local[T]) Len() int {
 func (l *Local[T]) Next() (v T, stolen, ok bool) {
 	q := l.q
 	if l.sinceFair+1 >= q.fairEvery {
-		for p := NumPriorities - 1; p >= 0; p-- {
+		for i := NumPriorities - 1; i >= 0; i-- {
+			p := byUrgency[i] // least urgent first
 			if q.counts[p].Load() == 0 {
 				continue
 			}
-			if v, stolen, ok = l.take(Priority(p), true); ok {
+			if v, stolen, ok = l.take(p, true); ok {
 				l.sinceFair = 0
 				return v, stolen, true
 			}
@@ -209,7 +210,7 @@ func (l *Local[T]) Next() (v T, stolen, ok bool) {
 		// Nothing anywhere (or only values in flight): the scan below
 		// will find nothing either, but a value may have just arrived.
 	}
-	for p := Priority(0); p < NumPriorities; p++ {
+	for _, p := range byUrgency {
 		if q.counts[p].Load() == 0 {
 			continue // proves lane p empty: skip it without touching a deque
 		}

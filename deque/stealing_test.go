@@ -295,3 +295,32 @@ func BenchmarkStealingQueueInjectorPushNext(b *testing.B) {
 		l.Next()
 	}
 }
+
+// The zero Priority is Normal, and lanes are served High, Normal, Low
+// whatever the numeric values; a fair pick takes the least urgent lane.
+func TestZeroPriorityIsNormalLanesMostUrgentFirst(t *testing.T) {
+	var zero Priority
+	if zero != Normal || zero.String() != "normal" {
+		t.Fatalf("the zero Priority is %v; want normal", zero)
+	}
+	q := NewStealingQueue[item](noFair)
+	l := q.AddLocal()
+	q.Push(item{1, Low})
+	q.Push(item{2, Normal})
+	q.Push(item{3, High})
+	for _, want := range []int{3, 2, 1} {
+		if v, _, ok := l.Next(); !ok || v.id != want {
+			t.Fatalf("Next = %+v, %v; want item %d (most urgent lane first)", v, ok, want)
+		}
+	}
+	q = NewStealingQueue[item](1) // every take is a fair pick
+	l = q.AddLocal()
+	q.Push(item{1, High})
+	q.Push(item{2, Normal})
+	q.Push(item{3, Low})
+	for _, want := range []int{3, 2, 1} {
+		if v, _, ok := l.Next(); !ok || v.id != want {
+			t.Fatalf("fair Next = %+v, %v; want item %d (least urgent lane first)", v, ok, want)
+		}
+	}
+}

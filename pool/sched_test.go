@@ -77,8 +77,9 @@ func TestPriorityOrderWhenSaturated(t *testing.T) {
 	defer stop(t, p)
 	release := gate(t, p)
 	var o order
+	rank := map[Priority]int{High: 0, Normal: 1, Low: 2} // the numeric values are not the order
 	for i, prio := range []Priority{Low, Normal, High, Low, High, Normal} {
-		if err := p.Submit(bg, prio, o.task(10*int(prio)+i)); err != nil {
+		if err := p.Submit(bg, prio, o.task(10*rank[prio]+i)); err != nil {
 			t.Fatal(err)
 		}
 	}

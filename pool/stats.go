@@ -47,7 +47,7 @@ func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "submitted=%d completed=%d stolen=%d panics=%d goexits=%d workers=%d+%d extra blocked=%d",
 		s.Submitted, s.Completed, s.Stolen, s.Panics, s.Goexits, s.Workers, s.ExtraWorkers, s.Blocked)
-	for p := Priority(0); p < NumPriorities; p++ {
+	for _, p := range [...]Priority{High, Normal, Low} { // most urgent first
 		w := s.Wait[p]
 		fmt.Fprintf(&b, "\n%-6s queued=%d started=%d wait mean=%v p99<=%v max=%v",
 			p, s.Queued[p], w.Count, w.Mean, w.P99, w.Max)

@@ -89,3 +89,12 @@ func TestBucket(t *testing.T) {
 		}
 	}
 }
+
+// Stats.String lists the priorities most urgent first.
+func TestStatsStringMostUrgentFirst(t *testing.T) {
+	s := Stats{}.String()
+	h, n, l := strings.Index(s, "\nhigh "), strings.Index(s, "\nnormal "), strings.Index(s, "\nlow ")
+	if h < 0 || n < 0 || l < 0 || !(h < n && n < l) {
+		t.Fatalf("Stats.String lists the priorities out of order (want high, normal, low):\n%s", s)
+	}
+}
