@@ -55,6 +55,32 @@ func TestPanicNilIsAPanic(t *testing.T) {
 	}
 }
 
+// A panic raised by a deferred call while runtime.Goexit unwinds is a
+// panic: the handler gets it (and the worker is replaced, since the Goexit
+// goes on). Before the fix it vanished: the pool counted a Goexit only.
+func TestPanicDuringGoexitGoesToHandler(t *testing.T) {
+	values := make(chan any, 1)
+	p := New(WithWorkers(1), WithMaxWorkers(1), WithPanicHandler(func(v any, _ []byte) { values <- v }))
+	defer stop(t, p)
+	if err := p.Submit(bg, Normal, func() {
+		defer func() { panic("deferred during Goexit") }()
+		runtime.Goexit()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v := recv(t, values, "the handler to see the panic raised during Goexit"); v != "deferred during Goexit" {
+		t.Fatalf("handler got %v; want the deferred call's panic", v)
+	}
+	ran := make(chan struct{})
+	if err := p.Submit(bg, Normal, func() { close(ran) }); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, ran, "the replaced worker to run a task")
+	if st := p.Stats(); st.Panics != 1 {
+		t.Fatalf("Panics = %d; want 1", st.Panics)
+	}
+}
+
 // TestGoexitReplacesWorker: tasks that call runtime.Goexit on both workers;
 // afterwards two tasks that need each other still run at once on exactly
 // the 2 allowed workers.

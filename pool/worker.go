@@ -4,11 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"sync/atomic"
 
 	"github.com/echo-scheduler/echo/deque"
+	"github.com/echo-scheduler/echo/internal/catch"
 )
 
 // worker is one worker of a pool. Base workers own a deque Local and never
@@ -172,11 +172,11 @@ func (w *worker) exit() {
 // reports false only after runtime.Goexit, when a replacement goroutine has
 // taken over the worker.
 //
-// Panic and Goexit are told apart as x/sync's singleflight does: the task
-// runs in an inner function whose deferred recover stops any panic, so
-// control reaches the code after the inner call unless the task called
-// Goexit. (Testing recover() != nil would not do: with GODEBUG=panicnil=1,
-// panic(nil) is recovered with a nil value.)
+// Panic and Goexit are told apart by catch.Call (the same helper the root
+// package uses for children): a panic, also panic(nil) under
+// GODEBUG=panicnil=1 and a panic raised by a deferred call while Goexit
+// unwinds, goes to the panic handler; a Goexit cannot be stopped, so the
+// worker is replaced.
 func (w *worker) run(t task) (goOn bool) {
 	st := w.stats
 	if t.enq != 0 {
@@ -184,38 +184,28 @@ func (w *worker) run(t task) (goOn bool) {
 	} else {
 		st.add(&st.lanes[t.prio].count, 1)
 	}
-	returned, recovered := false, false
 	st.add(&st.inTask, 1)
-	defer func() {
-		st.add(&st.inTask, ^uint64(0)) // -1
-		st.add(&st.completed, 1)
-		if returned || recovered {
-			return
-		}
-		// runtime.Goexit cannot be stopped: replace this goroutine so the
-		// worker count stays the same (the pool's live count is unchanged).
-		w.s.goexits.Add(1)
-		go w.loop()
-	}()
-	var value any
-	var stack []byte
-	func() {
-		defer func() {
-			if !returned {
-				value = recover()
-				stack = debug.Stack() // in the deferred call: the panicking stack
-			}
-		}()
+	p := catch.Call(func() {
 		if t.fn != nil {
 			t.fn()
 		} else {
 			t.cfn(&taskCtx{Context: t.ctx, w: w})
 		}
-		returned = true
-	}()
-	if !returned {
-		recovered = true // we are here, so it was a panic, not Goexit
-		w.s.panicked(value, stack)
+	}, func(p *catch.Panic) {
+		// runtime.Goexit: replace this goroutine so the worker count stays
+		// the same (the pool's live count is unchanged).
+		st.add(&st.inTask, ^uint64(0)) // -1
+		st.add(&st.completed, 1)
+		if p != nil {
+			w.s.panicked(p.Value, p.Stack)
+		}
+		w.s.goexits.Add(1)
+		go w.loop()
+	})
+	st.add(&st.inTask, ^uint64(0)) // -1
+	st.add(&st.completed, 1)
+	if p != nil {
+		w.s.panicked(p.Value, p.Stack)
 	}
 	return true
 }

@@ -1,0 +1,76 @@
+// Package catch runs a function and tells how it ended: it returned, it
+// panicked, or it called runtime.Goexit. The pool's workers and the root
+// package's children, Nursery bodies and Group functions all end user code
+// through it, so they follow one rule.
+//
+// Two cases defeat the obvious "recover() != nil means a panic":
+//
+//   - panic(nil) under GODEBUG=panicnil=1 is recovered with a nil value;
+//   - a panic raised by a deferred call while runtime.Goexit unwinds is
+//     recovered like any other, but the Goexit then resumes: control never
+//     comes back to the caller, so a panic noted only "after the call" is
+//     lost.
+//
+// Call tells them apart with two levels of defer (as x/sync's singleflight
+// does): the inner deferred call recovers; reaching the code after the
+// inner call means the recover stopped a panic, whatever its value; the
+// outer deferred call running without that means Goexit, and a non-nil
+// value recovered on the way is a panic raised during it.
+package catch
+
+import (
+	"runtime/debug"
+)
+
+// A Panic is a recovered panic.
+type Panic struct {
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack, taken in the deferred call
+	// that recovered it, so it includes the frame that panicked.
+	Stack []byte
+}
+
+// Call calls fn on the calling goroutine. If fn returns, Call returns nil.
+// If fn panics, Call recovers and returns the panic (also for panic(nil)
+// under GODEBUG=panicnil=1).
+//
+// If fn calls runtime.Goexit, nothing can stop the goroutine from exiting
+// and Call does not return; before the goroutine goes on unwinding, Call
+// calls exiting (if not nil) with the panic that a deferred call raised
+// during the Goexit, if any, else with nil. (A panic(nil) raised during a
+// Goexit under GODEBUG=panicnil=1 cannot be told from none.)
+func Call(fn func(), exiting func(p *Panic)) *Panic {
+	returned, recovered := false, false
+	var caught *Panic
+	defer func() {
+		if returned || recovered {
+			return
+		}
+		// runtime.Goexit: the inner recover, if it got a value, stopped a
+		// panic raised during it, and the Goexit resumed.
+		if exiting != nil {
+			if caught != nil && caught.Value == nil {
+				caught = nil
+			}
+			exiting(caught)
+		}
+	}()
+	func() {
+		defer func() {
+			if !returned {
+				// A panic or a Goexit; only the code after this call
+				// can tell which. Take the stack now, below the
+				// panicking frame.
+				caught = &Panic{Value: recover(), Stack: debug.Stack()}
+			}
+		}()
+		fn()
+		returned = true
+	}()
+	if !returned {
+		recovered = true // control came back: the recover stopped a panic
+		return caught
+	}
+	return nil
+}
