@@ -32,11 +32,11 @@ func (e *notStartedError) Is(target error) bool { return target == ErrNotStarted
 func (e *notStartedError) Unwrap() error { return e.err }
 
 // report records err from a child or the body. Unless it is only the
-// scope's own cancellation, it is kept for Wait and, fail-fast, cancels the
-// scope with err as the cause. force cancels even under WithCollectAll
-// (a failing Nursery body).
+// scope's own cancellation (see noise), it is kept for Wait and, fail-fast,
+// cancels the scope with err as the cause. force cancels even under
+// WithCollectAll (a failing Nursery body).
 func (s *Scope) report(err error, force bool) {
-	if s.ctx.Err() != nil && (sameError(err, context.Cause(s.ctx)) || errors.Is(err, s.ctx.Err())) {
+	if s.noise(err) {
 		s.cutShort.Store(true)
 		return
 	}
@@ -48,14 +48,60 @@ func (s *Scope) report(err error, force bool) {
 	}
 }
 
-// sameError reports a == b without panicking on error values of an
-// uncomparable type (== on such interfaces panics).
-func sameError(a, b error) bool {
-	if a == nil || b == nil {
-		return a == b
+// noise is the one cancellation-noise rule: once the scope is cancelled, an
+// error that matches (errors.Is) the scope's cancellation cause or its
+// ctx's Err is only that cancellation coming back, not a failure: the cause
+// returned again, wrapped with %w, or ctx.Err(). An uncomparable cause,
+// which errors.Is never matches, matches an equal value in err's chain. A
+// panic is never noise, even panic(ctx.Err()).
+func (s *Scope) noise(err error) bool {
+	if s.ctx.Err() == nil {
+		return false
 	}
-	t := reflect.TypeOf(a)
-	return t == reflect.TypeOf(b) && t.Comparable() && a == b
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		return false
+	}
+	return errors.Is(err, s.ctx.Err()) || isCause(err, context.Cause(s.ctx))
+}
+
+// isCause reports whether err matches cause as errors.Is does, and for an
+// uncomparable cause whether err's chain holds an equal value (== on such
+// interfaces panics, so errors.Is skips them).
+func isCause(err, cause error) bool {
+	if cause == nil {
+		return false
+	}
+	if errors.Is(err, cause) {
+		return true
+	}
+	t := reflect.TypeOf(cause)
+	if t.Comparable() {
+		return false
+	}
+	var walk func(error) bool
+	walk = func(e error) bool {
+		for e != nil {
+			if reflect.TypeOf(e) == t && reflect.DeepEqual(e, cause) {
+				return true
+			}
+			switch u := e.(type) {
+			case interface{ Unwrap() error }:
+				e = u.Unwrap()
+			case interface{ Unwrap() []error }:
+				for _, x := range u.Unwrap() {
+					if walk(x) {
+						return true
+					}
+				}
+				return false
+			default:
+				return false
+			}
+		}
+		return false
+	}
+	return walk(err)
 }
 
 // ErrNotReady is wrapped by the error [Start] returns when its child
