@@ -255,7 +255,7 @@ func TestBadInputResults(t *testing.T) {
 			defer close(returned)
 			s.Go(Normal, func(context.Context) error { ran = true; return nil })
 		}()
-		waitUntil(t, "Go waits for room in the pool", func() bool { return s.pending.Load() == 1 })
+		waitUntil(t, "Go waits for room in the pool", func() bool { return s.live() == 1 })
 		s.Cancel(errC)
 		within(t, timeoutLong, "Go waiting for room after Cancel", func() { <-returned })
 		if err := s.Wait(); err != errC || ran || s.notStarted.Load() != 1 {

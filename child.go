@@ -78,25 +78,35 @@ func (s *Scope) execute(c *child, ctx context.Context) {
 	if c.m.prio != High && s.escalated.Load() {
 		c.m.prio = High // ctx derives from c, so fn sees High
 	}
-	if err := s.call(ctx, c.m.prio, fn); err != nil {
+	if err := s.call(ctx, c.m.prio, fn, false); err != nil {
 		s.report(err, false)
 	}
 }
 
 // call runs fn under the scope's pprof labels and trace region, if any,
-// turning a panic into a *PanicError.
-func (s *Scope) call(ctx context.Context, prio Priority, fn func(ctx context.Context) error) (err error) {
+// turning a panic into a *PanicError. body says fn is the Nursery body,
+// whose failure cancels the scope even under WithCollectAll. A panic raised
+// during a runtime.Goexit is reported to the scope here, since the
+// goroutine goes on exiting and nothing can return it.
+func (s *Scope) call(ctx context.Context, prio Priority, fn func(ctx context.Context) error, body bool) (err error) {
 	if trace.IsEnabled() {
 		defer trace.StartRegion(ctx, "echo.child "+prio.String()).End()
 	}
+	exiting := s.reportChild
+	if body {
+		exiting = s.reportBody
+	}
 	if s.cfg.name == "" {
-		return protect(ctx, fn)
+		return protect(ctx, fn, exiting)
 	}
 	pprof.Do(ctx, pprof.Labels("echo.scope", s.cfg.name, "echo.priority", prio.String()), func(ctx context.Context) {
-		err = protect(ctx, fn)
+		err = protect(ctx, fn, exiting)
 	})
 	return err
 }
+
+func (s *Scope) reportChild(err error) { s.report(err, false) }
+func (s *Scope) reportBody(err error)  { s.report(err, true) }
 
 // childDone marks one child done: it frees the child's slot, then wakes a
 // waiter if that was the last child.

@@ -31,14 +31,34 @@
 // Children run on a bounded, priority-aware, work-stealing [pool.Pool]
 // ([pool.Default] unless [WithPool]): High children are started before
 // Normal and Low ones whenever the machine is busy. Waiting never ties up
-// the pool: a pool worker that waits on a scope runs that scope's queued
-// children itself and otherwise blocks through [pool.Block], which lends the
-// pool a spare worker, so recursive fork-join through nested scopes
-// completes on a two-worker pool. (Code outside the pool, such as a request
-// handler, just waits: its children run on the pool, within its bound and
-// in priority order.) When High code waits on a scope, the
-// scope's queued lower-priority children are escalated to High, so a High
-// request is not stuck behind its own Low children.
+// the pool: a pool worker that waits in [Scope.Wait] runs that scope's
+// queued children itself and otherwise blocks through [pool.Block], which
+// lends the pool a spare worker, so recursive fork-join through nested
+// scopes completes on a two-worker pool. (Code outside the pool, such as a
+// request handler, just waits: its children run on the pool, within its
+// bound and in priority order.) [Go] waiting for a [WithLimit] slot and
+// [Start] waiting for ready do not run children while the pool can lend a
+// worker, since their caller goes on afterwards and a child may be waiting
+// for it; they do only on a pool that cannot lend one. When High code waits
+// on a scope, the scope's queued lower-priority children are escalated to
+// High, so a High request is not stuck behind its own Low children.
+//
+// The rules for concurrent use:
+//
+//   - Any goroutine may spawn into a scope until Wait's join ends; a spawn
+//     racing the end of the join is either joined (Wait runs the child
+//     before it returns) or panics, never dropped. Children's own spawns
+//     are always joined.
+//   - A spawner whose own ctx ends while Go or Start waits for a slot or
+//     queue room gives up: the child is not started, which is not a
+//     failure of the scope.
+//   - A [Start] child's context carries the scope's deadline and
+//     cancellation like any child's, plus the Start caller's
+//     cancellation until ready.
+//   - A goroutine that leaves a scope through runtime.Goexit (in Wait, or
+//     in a Nursery body) first joins and closes the scope and hands its
+//     failure to the enclosing scope; a panic raised during a Goexit is
+//     reported as a [*PanicError].
 //
 // [Group] and [WithContext] are a drop-in replacement for
 // golang.org/x/sync/errgroup with its exact semantics (every function on its

@@ -79,7 +79,7 @@ func (g *Group) start(f func() error) {
 		// the slot first, so a TryGo after Wait can already use it.
 		defer g.wg.Done()
 		defer g.release()
-		if err := protect(context.Background(), func(context.Context) error { return f() }); err != nil {
+		if err := protect(context.Background(), func(context.Context) error { return f() }, g.fail); err != nil {
 			g.fail(err)
 		}
 	}()

@@ -326,7 +326,7 @@ func runFuzzProgram(t testing.TB, p *pool.Pool, data []byte) {
 		if st+ns != acc {
 			t.Fatalf("scope %d: %d started + %d not started != %d accepted (program %v)", i, st, ns, acc, data)
 		}
-		if n := fs.s.pending.Load(); n != 0 {
+		if n := fs.s.live(); n != 0 {
 			t.Fatalf("scope %d: %d children pending after Wait", i, n)
 		}
 		notStarted += ns

@@ -1,26 +1,14 @@
 package echo
 
 // runInline runs claimed child c on the calling goroutine of Wait
-// (help-while-waiting).
-//
-// If c calls runtime.Goexit, nothing can stop the calling goroutine from
-// ending (see Wait). Before it ends, the deferred call below finishes the
-// waiter's job: it joins every other child of s (running queued ones inline,
-// each guarded in turn: a further Goexit aborts this deferred call, and the
-// deferred call of the child that exited takes over), finishes the scope,
-// and hands the scope's result to the enclosing scope, if any, whose member
-// the exiting goroutine is. So no child outlives its scope and no failure
-// is dropped, even when the goroutine that should have reported it is gone.
+// (help-while-waiting). If c calls runtime.Goexit, nothing can stop the
+// calling goroutine from ending (see Wait); the deferred call applies the
+// Goexit rule (leave) on the way out.
 func (s *Scope) runInline(c *child) {
 	returned := false
 	defer func() {
 		if !returned {
-			s.join()
-			if err := s.finish(); err != nil {
-				if m := memberOf(s.parent); m != nil && !m.s.closed.Load() {
-					m.s.report(err, false)
-				}
-			}
+			s.leave()
 		}
 	}()
 	s.execute(c, c)
@@ -50,28 +38,32 @@ func (s *Scope) help() {
 	}
 }
 
-// helpOne runs the oldest still-queued child of s on the calling
-// goroutine, if there is one, and reports whether it ran one.
+// helpOne runs the most urgent still-queued child of s (oldest first
+// within a priority, the order help uses) on the calling goroutine, if
+// there is one, and reports whether it ran one.
 func (s *Scope) helpOne() bool {
 	var c *child
 	s.mu.Lock()
-	for c == nil && len(s.queue) > 0 {
-		// Taking from the front is safe: help swaps the whole list out
-		// under mu, so no snapshot shares what s.queue points to now.
-		x := s.queue[0]
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
-		if x.state.CompareAndSwap(childQueued, childClaimed) {
-			c = x
+	for _, p := range [...]Priority{High, Normal, Low} {
+		for _, x := range s.queue {
+			if x.prio == p && x.state.CompareAndSwap(childQueued, childClaimed) {
+				c = x
+				break
+			}
+		}
+		if c != nil {
+			break
 		}
 	}
 	s.mu.Unlock()
 	if c == nil {
 		return false
 	}
-	// Not runInline: the spawner may be a child of s, so joining s here
-	// after a Goexit would wait for the spawner itself. Whoever runs the
-	// spawner handles its Goexit (the pool, or a waiter's runInline).
+	// Not runInline: the caller (Go or Start) may be a child of s, so
+	// joining s here after a Goexit would wait for the caller itself. The
+	// Goexit ends the caller's goroutine as if it had called Goexit, and
+	// whoever runs the caller applies the rule: the pool for a child, a
+	// waiter's runInline, or the Nursery whose body it is (leave).
 	s.execute(c, c)
 	return true
 }

@@ -111,6 +111,9 @@ func (f *fakePool) TryGo(ctx context.Context, prio Priority, fn func(context.Con
 // picks, so every goroutine counts as one of its workers (Wait helps).
 func (f *fakePool) OnWorker(context.Context) bool { return true }
 
+// CanLend is false: the test runs the tasks, no worker comes for them.
+func (f *fakePool) CanLend() bool { return false }
+
 func (f *fakePool) len() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -218,3 +221,6 @@ func (f *fixedPool) TryGo(ctx context.Context, prio Priority, fn func(context.Co
 type fixedWorkerKey struct{}
 
 func (f *fixedPool) OnWorker(ctx context.Context) bool { return ctx.Value(fixedWorkerKey{}) == f }
+
+// CanLend is false: a fixedPool never adds a worker.
+func (f *fixedPool) CanLend() bool { return false }

@@ -16,8 +16,12 @@ var errBodyGoexit = errors.New("echo: Nursery body called runtime.Goexit")
 // The body is a member of the scope: its error counts like a child's and,
 // even with [WithCollectAll], cancels the children; its panic is returned as
 // a [*PanicError] once the children are done. If the body calls
-// runtime.Goexit, Nursery still cancels and waits for the children before
-// the goroutine exits, so none outlives the scope.
+// runtime.Goexit (or a child that Go or Start ran on the body's goroutine
+// did), Nursery still cancels and waits for the children before the
+// goroutine exits, so none outlives the scope, and a failure of the scope
+// goes to the enclosing scope, the one ctx belongs to (as for a Goexit in
+// a child that Wait runs, see [Scope.Wait]); the Goexit itself is not a
+// failure.
 //
 // Nursery panics if ctx or body is nil.
 func Nursery(ctx context.Context, body func(ctx context.Context) error, opts ...Option) error {
@@ -31,11 +35,11 @@ func Nursery(ctx context.Context, body func(ctx context.Context) error, opts ...
 	returned := false
 	defer func() {
 		if !returned { // runtime.Goexit in body (panics are recovered by call)
-			s.Cancel(errBodyGoexit)
-			s.Wait()
+			s.cancel(errBodyGoexit)
+			s.leave()
 		}
 	}()
-	if err := s.call(s.ctx, s.creator, body); err != nil {
+	if err := s.call(s.ctx, s.creator, body, true); err != nil {
 		s.report(err, true)
 	}
 	returned = true

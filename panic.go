@@ -3,7 +3,7 @@ package echo
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
+	"github.com/echo-scheduler/echo/internal/catch"
 )
 
 // PanicError is the error a child's (or a Nursery body's, or a Group
@@ -31,20 +31,20 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
-// protect calls fn(ctx) and turns a panic into a *PanicError. If fn calls
-// runtime.Goexit, protect's caller unwinds with it (recover returns nil then).
-func protect(ctx context.Context, fn func(ctx context.Context) error) (err error) {
-	returned := false
-	defer func() {
-		if !returned {
-			if v := recover(); v != nil {
-				// Still on the panicking goroutine, below the panicking
-				// frame: debug.Stack shows where the panic happened.
-				err = &PanicError{Value: v, Stack: debug.Stack()}
-			}
+// protect calls fn(ctx) and turns a panic into a *PanicError (also
+// panic(nil) under GODEBUG=panicnil=1). If fn calls runtime.Goexit,
+// protect's caller unwinds with it; if a deferred call panicked during that
+// Goexit, exiting (if not nil) first gets the panic as a *PanicError, since
+// it cannot be returned. catch.Call is the pool's helper too, so children
+// and pool tasks follow one rule.
+func protect(ctx context.Context, fn func(ctx context.Context) error, exiting func(err error)) (err error) {
+	p := catch.Call(func() { err = fn(ctx) }, func(p *catch.Panic) {
+		if p != nil && exiting != nil {
+			exiting(&PanicError{Value: p.Value, Stack: p.Stack})
 		}
-	}()
-	err = fn(ctx)
-	returned = true
+	})
+	if p != nil {
+		return &PanicError{Value: p.Value, Stack: p.Stack}
+	}
 	return err
 }

@@ -18,6 +18,7 @@ type runner interface {
 	Go(ctx context.Context, prio Priority, fn func(ctx context.Context)) error
 	TryGo(ctx context.Context, prio Priority, fn func(ctx context.Context)) error
 	OnWorker(ctx context.Context) bool
+	CanLend() bool
 }
 
 // A Scope is a group of children that must all finish before the work that
@@ -59,15 +60,17 @@ type Scope struct {
 	// children never allocate one.
 	small [2]*child
 
-	// pending counts accepted children not yet done. It rises only in
-	// spawn, before the child can run, and falls once per child in
-	// childDone, so it is zero exactly when every accepted child is done.
-	// Happens-before: a child's writes precede its Add(-1); Wait returns
-	// only after a Load that observes 0, which (sync/atomic operations are
-	// sequentially consistent and synchronise) follows every Add(-1), so
-	// everything children wrote is visible to Wait's caller. A child may
-	// spawn (Add(+1)) only while it is itself pending, so the count cannot
-	// reach 0 and rise again while Wait is joining.
+	// pending counts accepted children not yet done, plus the joined bit.
+	// The count rises only in admit, before the child can run, and falls
+	// once per child in childDone, so it is zero exactly when every
+	// accepted child is done. The join ends by setting joined with a CAS
+	// from exactly 0, and admit adds only with a CAS from a word without
+	// joined: so a spawn from any goroutine, child or not, is either
+	// counted before the join ends (and joined) or refused; none slips in
+	// after it. Happens-before: a child's writes precede its Add(-1); the
+	// join's CAS reads the word those adds wrote, and sync/atomic
+	// operations are sequentially consistent and synchronise, so
+	// everything children wrote is visible to Wait's caller.
 	pending    atomic.Int64
 	escalated  atomic.Bool  // set by Wait on a High scope: Go uses High from then on
 	cutShort   atomic.Bool  // a child was skipped, or returned only the scope's cancellation
@@ -80,9 +83,6 @@ type Scope struct {
 	compactAt int           // compact queue when it grows to this length
 	wake      chan struct{} // non-nil while a waiter blocks; closed to wake it
 	errs      []error       // reported errors, in report order
-
-	forwards []forward      // Start children's cancellation forwarders, under mu
-	fwd      sync.WaitGroup // forwarder goroutines started by context.AfterFunc
 
 	finishOnce sync.Once
 	result     error
@@ -191,23 +191,31 @@ func (s *Scope) made(fname string) {
 //     context.DeadlineExceeded;
 //   - otherwise nil.
 //
-// If the scope was opened on one of its pool's workers (inside a child, or
-// any task of the pool started with [pool.Pool.Go]), Wait first runs the
-// scope's still-queued children itself on the calling goroutine, most urgent
-// first, so nested scopes on a small pool make progress without extra
-// workers; then it blocks through [pool.Block] with the ctx given to
-// NewScope, so that the waiting worker lends its pool a spare worker. A
-// scope opened anywhere else (a request handler, main) just waits: its
-// children run on the pool, within its bound and in priority order (once
-// such a scope is cancelled, Wait settles its queued children as not
-// started itself, which runs no user code).
+// Help-while-waiting: if the scope was opened on one of its pool's workers
+// (inside a child, or any task of the pool started with [pool.Pool.Go]),
+// Wait first runs the scope's still-queued children itself on the calling
+// goroutine, most urgent first, so nested scopes on a small pool make
+// progress without extra workers; then it blocks through [pool.Block] with
+// the ctx given to NewScope, so that the waiting worker lends its pool a
+// spare worker. This cannot deadlock where a goroutine per child would not:
+// the caller of Wait does nothing else until every child is done, so no
+// child can be waiting for it. A scope opened anywhere else (a request
+// handler, main) just waits: its children run on the pool, within its
+// bound and in priority order (once such a scope is cancelled, Wait
+// settles its queued children as not started itself, which runs no user
+// code). Go and Start wait differently; see [Scope.Go] and [Start].
 //
-// A child that calls runtime.Goexit while Wait runs it inline ends the
-// calling goroutine (a pool worker), as if the caller had called Goexit;
-// but first that goroutine joins every other child and closes the scope,
-// and if the scope failed, its result goes to the enclosing scope (the one
-// the ctx given to NewScope belongs to), so neither a child nor a failure is
-// lost. A later Wait call from another goroutine returns the result too.
+// Who may spawn while Wait runs: children (their spawns are always
+// joined) and any other goroutine until the join ends; see [Scope.Go].
+//
+// The Goexit rule: a child that calls runtime.Goexit while Wait runs it
+// inline ends the calling goroutine (a pool worker), as if the caller had
+// called Goexit; but first that goroutine joins every other child and
+// closes the scope, and if the scope failed, its result goes to the
+// enclosing scope (the one the ctx given to NewScope belongs to), so
+// neither a child nor a failure is lost. A later Wait call from another
+// goroutine returns the result too. A [Nursery] whose body's goroutine
+// exits by Goexit follows the same rule.
 //
 // If the code that opened the scope runs at High priority (it is a High
 // child, or a child escalated to High), Wait escalates: children still queued
@@ -217,7 +225,7 @@ func (s *Scope) made(fname string) {
 // A child must not call Wait on its own scope: it would wait for itself.
 //
 // When Wait returns, the scope's context is cancelled and the scope is
-// closed. Wait may be called from any goroutine, and more than once: later
+// closed: Go, TryGo and Start on it panic. Wait may be called from any goroutine, and more than once: later
 // calls return the same result. (The pool learns which worker blocks from
 // the ctx given to NewScope, so a scope opened inside a pool task is best
 // waited for by that task, as [Nursery] does; from elsewhere Wait is still
@@ -248,7 +256,9 @@ func (s *Scope) join() {
 			s.help()
 		}
 		s.mu.Lock()
-		if s.pending.Load() == 0 {
+		if n := s.pending.Load(); n == joined || n == 0 && s.pending.CompareAndSwap(0, joined) {
+			// Every child is done and none can be added any more (see
+			// pending). A failed CAS means a spawn came in: go round.
 			s.mu.Unlock()
 			break
 		}
@@ -274,6 +284,48 @@ func (s *Scope) join() {
 	}
 }
 
+// joined is the bit of Scope.pending that the join sets when it ends.
+const joined = 1 << 62
+
+// admit counts one more pending child, unless the join has ended; it
+// reports whether it did.
+func (s *Scope) admit() bool {
+	for {
+		n := s.pending.Load()
+		if n&joined != 0 {
+			return false
+		}
+		if s.pending.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// live returns the number of accepted children not yet done.
+func (s *Scope) live() int64 { return s.pending.Load() &^ joined }
+
+// leave is the Goexit rule, the same wherever a goroutine leaves a scope
+// through runtime.Goexit: while it waits in Wait (a child run inline
+// called Goexit) or runs the scope's Nursery body (the body, or a child
+// that Go or Start ran inline for it, called Goexit). Before the goroutine
+// ends it joins every other child of s and closes s, and s's result, if it
+// is a failure, goes to the enclosing scope (the one the ctx given to
+// NewScope belongs to, whose member the exiting goroutine is): no child
+// outlives s and no failure vanishes with the goroutine. The body's own
+// Goexit cancellation is not a failure. A further Goexit during the join
+// aborts this call, and the deferred call of the child that exited then
+// takes over.
+func (s *Scope) leave() {
+	s.join()
+	err := s.finish()
+	if err == nil || err == errBodyGoexit {
+		return
+	}
+	if m := memberOf(s.parent); m != nil && !m.s.closed.Load() {
+		m.s.report(err, false)
+	}
+}
+
 // finish computes Wait's result once, then cancels and closes the scope.
 func (s *Scope) finish() error {
 	s.finishOnce.Do(func() {
@@ -287,17 +339,6 @@ func (s *Scope) finish() error {
 			s.result = context.Cause(s.ctx)
 		}
 		s.closed.Store(true)
-		s.mu.Lock()
-		forwards := s.forwards
-		s.forwards = nil
-		s.mu.Unlock()
-		for _, f := range forwards {
-			if f.stop() { // the scope was not cancelled: the goroutine never ran
-				f.cancel(context.Canceled)
-				s.fwd.Done()
-			}
-		}
-		s.fwd.Wait()
 		s.cancel(nil)
 		if s.stop != nil {
 			s.stop()

@@ -13,33 +13,47 @@ import (
 // [Nursery] calls made with it spawn into this scope or nest under it.
 //
 // With [WithLimit], Go waits until fewer than the limit of children are
-// active. While it waits, on a scope opened on one of its pool's workers
-// (see Wait), it runs the scope's queued children itself (they hold slots);
-// otherwise it blocks through [pool.Block], so a caller on a pool worker
-// lends the pool a spare worker. If the scope is cancelled
-// meanwhile, fn is not started. (A child run that way that calls
-// runtime.Goexit ends the goroutine calling Go, as with Wait.)
-// fn is not started either if the scope is already cancelled. A child that
-// calls Go on its own full scope waits while holding its own slot: if every
-// slot holder does that, they wait until the scope is cancelled (errgroup
-// behaves the same).
+// active; on a pool worker it blocks through [pool.Block], so the worker
+// lends its pool a spare. Go does not run children itself while it waits:
+// its caller goes on after Go returns, and a child could be waiting for
+// that (a consumer the caller feeds next). Only when the pool cannot lend a
+// worker (every worker busy, at WithMaxWorkers) does Go, on one of the
+// scope's workers, run queued children of the scope itself, most urgent
+// first, as Wait does; a child run that way that calls runtime.Goexit ends
+// the goroutine calling Go. A child that calls Go on its own full scope
+// waits while holding its own slot: if every slot holder does that, they
+// wait until the scope is cancelled (errgroup behaves the same).
 //
-// Go may be called from any goroutine, including from children while
-// another goroutine is in Wait. It panics if fn is nil, if p is not High,
-// Normal or Low, or if Wait has returned. Inside a child prefer the package
+// fn is not started if the scope is cancelled (before or while Go waits),
+// nor if the spawner's own ctx (the ctx given to [Go]) ends while Go waits
+// for a slot or for room in the pool's queue: such a child is not a
+// failure of the scope, Go just returns.
+//
+// Who may spawn during Wait: any goroutine, child or not, until Wait's
+// join ends, which happens when every accepted child is done. A child
+// spawns while it is itself pending, so its spawns are always joined. A
+// goroutine that is not a child (a server's accept loop, the goroutine that
+// opened the scope) races the end of the join: its Go either is accepted
+// before the join ends, and then Wait runs the child before it returns, or
+// panics as a Go after Wait does; it is never silently dropped. Stop such
+// spawners before calling Wait to avoid the panic.
+//
+// Go panics if fn is nil, if p is not High, Normal or Low, or if Wait's
+// join has ended (Wait has returned). Inside a child prefer the package
 // function [Go] with the child's ctx: the pool then knows which worker
 // spawns (the method uses the scope's own context for that).
 func (s *Scope) Go(p Priority, fn func(ctx context.Context) error) {
 	s.check("Scope.Go", p, fn == nil)
-	s.spawn(s.ctx, p, fn, true, nil)
+	s.spawn(s.ctx, p, fn, true, nil, "Scope.Go")
 }
 
 // TryGo is like [Scope.Go] but never waits: it reports whether fn was
 // accepted. It returns false when a [WithLimit] limit is full, when the pool's
 // queue is full, when the pool is stopped and when the scope is cancelled.
+// It panics as Go does, also after Wait's join has ended.
 func (s *Scope) TryGo(p Priority, fn func(ctx context.Context) error) bool {
 	s.check("Scope.TryGo", p, fn == nil)
-	return s.spawn(s.ctx, p, fn, false, nil)
+	return s.spawn(s.ctx, p, fn, false, nil, "Scope.TryGo") != nil
 }
 
 // check panics at the call site on misuse.
@@ -57,29 +71,36 @@ func (s *Scope) check(fname string, p Priority, nilFn bool) {
 }
 
 // spawn accepts fn as a child spawned with ctx (a descendant of the scope's
-// ctx) and hands it to the pool. wait says whether a full limit or queue may
-// be waited for (Go) or refuses (TryGo). It reports whether fn was accepted.
-func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Context) error, wait bool, abort func(error) bool) bool {
+// ctx, whose end also ends Go's waits) and hands it to the pool. wait says
+// whether a full limit or queue may be waited for (Go) or refuses (TryGo).
+// It returns the child if fn was accepted, else nil. fname names the
+// caller in the panic for a spawn that comes after the join has ended.
+func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Context) error, wait bool, abort func(error) bool, fname string) *child {
 	if s.sem != nil && !s.acquire(ctx, wait) {
+		s.refuseAfterJoin(fname)
 		if wait {
-			// The scope was cancelled while Go waited for a slot.
-			s.skip(abort)
+			// The scope was cancelled, or the spawner's ctx ended, while
+			// Go waited for a slot.
+			s.gaveUp(ctx, abort)
 		}
-		return false
+		return nil
+	}
+	if !s.admit() {
+		s.release()
+		s.refuseAfterJoin(fname)
 	}
 	if s.ctx.Err() != nil {
-		s.release()
 		if wait {
 			s.skip(abort)
 		}
-		return false
+		s.childDone() // frees the slot and the count admit took
+		return nil
 	}
 	if s.escalated.Load() {
 		// Wait has begun on a High scope: later children are High.
 		p = High
 	}
 	c := &child{Context: ctx, m: member{s: s, prio: p}, prio: p, fn: fn, abort: abort}
-	s.pending.Add(1) // before the pool can run c, so Wait cannot miss it
 	var err error
 	if wait {
 		err = s.run.Go(c, p, runChild)
@@ -93,25 +114,60 @@ func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Conte
 		switch {
 		case !wait:
 			// TryGo: the caller is told by the false result.
-		case s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()):
-			// The pool gave up waiting because the scope was cancelled.
-			s.skip(abort)
+		case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+			// The pool gave up waiting for room because the scope was
+			// cancelled or the spawner's ctx ended.
+			s.gaveUp(ctx, abort)
 		case abort == nil || !abort(&notStartedError{err: err}):
 			s.report(&notStartedError{scope: s.named(), err: err}, false)
 		}
 		s.childDone()
-		return false
+		return nil
 	}
 	s.enqueue(c)
-	return true
+	return c
+}
+
+// refuseAfterJoin panics if Wait's join has ended: from then on the scope
+// takes no more children from anyone, and a spawn that lost the race with
+// the end of the join panics as one after Wait does (see Scope.Go), rather
+// than being dropped silently.
+func (s *Scope) refuseAfterJoin(fname string) {
+	if s.pending.Load()&joined != 0 {
+		panic("echo: " + fname + " called after Wait returned; a Scope is single-use")
+	}
+}
+
+// gaveUp records a child that Go (or Start) stopped waiting to hand over:
+// if the scope was cancelled, it is a skipped child (see skip); otherwise
+// the spawner's own ctx ended, and the child is not started without that
+// being a failure of the scope (abort, if set, is told why).
+func (s *Scope) gaveUp(ctx context.Context, abort func(error) bool) {
+	if s.ctx.Err() != nil {
+		s.skip(abort)
+		return
+	}
+	s.notStarted.Add(1)
+	if abort != nil {
+		abort(context.Cause(ctx))
+	}
 }
 
 // acquire takes a WithLimit slot. With wait, while the limit is full it
-// runs the scope's queued children itself (each holds a slot, which it
-// frees), so a spawner on a busy pool does not need a spare worker; when
-// none is queued it blocks (through pool.Block, so a waiting worker lends
-// a spare) until a slot is free or the scope is cancelled. It reports
+// blocks (through pool.Block, so a waiting worker lends its pool a spare)
+// until a slot is free, the scope is cancelled or ctx ends; it reports
 // whether it got a slot.
+//
+// The help rule: the caller of Go runs on after Go returns, so a queued
+// child it ran inline could be waiting for what the caller does next (a
+// consumer it feeds): running it would deadlock where errgroup does not.
+// So a waiting spawner never runs children while its pool can lend a
+// worker (a parked or searching one, or an extra within WithMaxWorkers):
+// the children holding the slots then run on the pool, as on errgroup's
+// goroutines. Only on a pool that cannot lend one (every worker busy, at
+// WithMaxWorkers), where nothing else could run them, does a spawner on
+// one of the scope's workers run queued children itself, most urgent
+// first, as Wait does.
 func (s *Scope) acquire(ctx context.Context, wait bool) bool {
 	for {
 		select {
@@ -119,7 +175,7 @@ func (s *Scope) acquire(ctx context.Context, wait bool) bool {
 			return true
 		default:
 		}
-		if !wait || !s.helps || s.ctx.Err() != nil || !s.helpOne() {
+		if !wait || !s.helps || ctx.Err() != nil || s.run.CanLend() || !s.helpOne() {
 			break
 		}
 	}
@@ -132,6 +188,7 @@ func (s *Scope) acquire(ctx context.Context, wait bool) bool {
 		case s.sem <- struct{}{}:
 			got = true
 		case <-s.ctx.Done():
+		case <-ctx.Done():
 		}
 	})
 	return got
@@ -186,14 +243,14 @@ func (s *Scope) enqueue(c *child) {
 // is not High, Normal or Low, or the scope's Wait has returned.
 func Go(ctx context.Context, p Priority, fn func(ctx context.Context) error) {
 	s := scopeFor(ctx, "Go", p, fn == nil)
-	s.spawn(ctx, p, fn, true, nil)
+	s.spawn(ctx, p, fn, true, nil, "Go")
 }
 
 // TryGo is [Go] without waiting; it reports whether fn was accepted, as
 // [Scope.TryGo] does.
 func TryGo(ctx context.Context, p Priority, fn func(ctx context.Context) error) bool {
 	s := scopeFor(ctx, "TryGo", p, fn == nil)
-	return s.spawn(ctx, p, fn, false, nil)
+	return s.spawn(ctx, p, fn, false, nil, "TryGo") != nil
 }
 
 // scopeFor returns the innermost scope in ctx, panicking with fname on misuse.

@@ -8,72 +8,82 @@ import (
 	"github.com/echo-scheduler/echo/pool"
 )
 
-// forward is the link that cancels a Start child's context (which does not
-// derive from the scope's, see Start) when the scope's context is cancelled.
-type forward struct {
-	stop   func() bool
-	cancel context.CancelCauseFunc
-}
-
-// forwardTo cancels cancel's context whenever the scope's context is
-// cancelled, until Wait returns; Wait then cancels it itself and waits for
-// any forwarding goroutine, so none outlives the scope.
-func (s *Scope) forwardTo(cancel context.CancelCauseFunc) {
-	s.fwd.Add(1)
-	stop := context.AfterFunc(s.ctx, func() {
-		defer s.fwd.Done()
-		cancel(context.Cause(s.ctx))
-	})
-	s.mu.Lock()
-	s.forwards = append(s.forwards, forward{stop, cancel})
-	s.mu.Unlock()
-}
-
 // Start spawns fn at priority p as a child of the innermost scope that ctx
 // carries, and waits until fn calls ready(v); it then returns v and nil,
 // while fn goes on running as an ordinary child of the scope (Trio's
 // nursery.start). Use it for children that must finish setting up before
 // the caller goes on, such as a server that must be listening.
 //
+// fn's context carries ctx's values, and the scope's deadline and
+// cancellation exactly as a [Go] child's does; until ready is called, the
+// end of ctx cancels it too. When fn returns, its context is cancelled
+// (so a Start child holds nothing once it is done); children it spawned
+// with that context see that, as with any context a spawner cancels.
+//
 // Until ready is called, fn belongs to the Start call:
 //
 //   - if fn returns an error (or panics) first, Start returns that error
 //     (a panic as [*PanicError]) and the scope never sees it;
 //   - if fn returns nil first, Start returns an error wrapping [ErrNotReady];
-//   - if ctx is cancelled first, fn's context is cancelled, Start returns
+//   - if ctx ends first, fn's context is cancelled, Start returns
 //     ctx.Err(), and whatever fn returns later is dropped;
 //   - if the scope is cancelled before fn starts, fn is not started and
 //     Start returns the scope's cancellation cause.
 //
-// After ready, fn's context is no longer tied to ctx (only to the scope),
-// and its error, like any child's, goes to the scope. Calling ready twice
-// panics in fn, which the scope then reports as a *PanicError.
+// While Start waits to hand fn over (for a [WithLimit] slot or for room in
+// a pool's queue, as [Go] does), the end of ctx ends the wait: fn is not
+// started, Start returns ctx.Err(), and that is not a failure of the scope.
+//
+// After ready, fn's error, like any child's, goes to the scope. Calling
+// ready twice panics in fn, which the scope then reports as a *PanicError.
 //
 // Start blocks the caller; on a pool worker it blocks through [pool.Block].
-// Start panics like [Go] on misuse.
+// If its pool cannot lend a worker (every worker busy, at WithMaxWorkers),
+// a Start on one of its workers runs fn itself if no worker has taken it,
+// as Wait runs queued children, so Starts from every worker of such a pool
+// make progress; Start then returns when fn returns. Start panics like [Go]
+// on misuse.
 func Start[T any](ctx context.Context, p Priority, fn func(ctx context.Context, ready func(T)) error) (T, error) {
 	s := scopeFor(ctx, "Start", p, fn == nil)
 	st := &starter[T]{ch: make(chan startResult[T], 1)}
-	// The child keeps ctx's values but not its cancellation, which must
-	// stop applying once the child is ready; the scope's cancellation is
-	// forwarded to it (and to what it spawns) until Wait returns.
-	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	s.forwardTo(cancel)
+	// The child's ctx takes cancellation and deadline from the scope's
+	// ctx, values from ctx; cancel adds the end of ctx until ready, and
+	// releases the child's registration in the scope's ctx when it returns.
+	cctx, cancel := context.WithCancelCause(startCtx{Context: s.ctx, values: ctx})
+	stop := context.AfterFunc(ctx, func() {
+		if st.abandon() {
+			cancel(context.Cause(ctx))
+		}
+	})
+	defer stop()
 	child := func(cctx context.Context) error {
+		defer cancel(context.Canceled)
 		returned := false
 		defer func() {
 			if !returned { // runtime.Goexit
 				st.finish(fmt.Errorf("%w (it called runtime.Goexit)", ErrNotReady))
 			}
 		}()
-		err := protect(cctx, func(ctx context.Context) error { return fn(ctx, st.ready) })
+		err := protect(cctx, func(ctx context.Context) error { return fn(ctx, st.ready) }, func(pe error) {
+			// A panic during Goexit: Start's, or else the scope's.
+			if !st.finish(pe) {
+				s.report(pe, false)
+			}
+		})
 		returned = true
 		if st.finish(err) {
 			return nil // before ready: the error was Start's
 		}
 		return err
 	}
-	s.spawn(cctx, p, child, true, st.finish)
+	c := s.spawn(cctx, p, child, true, st.finish, "Start")
+	if c == nil {
+		cancel(context.Canceled) // never runs: release cctx now
+	} else if s.run.OnWorker(ctx) && !s.run.CanLend() && c.state.CompareAndSwap(childQueued, childClaimed) {
+		// No worker can come for c: run it here, as Wait would (see the
+		// help rule in acquire). Its outcome is in st.ch when it returns.
+		s.execute(c, c)
+	}
 
 	var res startResult[T]
 	pool.Block(ctx, func() {
@@ -90,6 +100,23 @@ func Start[T any](ctx context.Context, p Priority, fn func(ctx context.Context, 
 	})
 	return res.v, res.err
 }
+
+// startCtx is the parent of a Start child's context: the scope's ctx for
+// Done, Err and Deadline, the Start caller's ctx for values. The caller's
+// ctx derives from the scope's, so context.WithCancelCause on a startCtx
+// normally finds the scope's own cancelCtx through Value and registers
+// with it directly; otherwise AfterFunc below keeps it from starting a
+// goroutine.
+type startCtx struct {
+	context.Context
+	values context.Context
+}
+
+func (c startCtx) Value(key any) any { return c.values.Value(key) }
+
+// AfterFunc makes context.WithCancelCause register with the scope's ctx
+// instead of watching it from a goroutine.
+func (c startCtx) AfterFunc(f func()) func() bool { return context.AfterFunc(c.Context, f) }
 
 type startResult[T any] struct {
 	v   T
@@ -140,10 +167,14 @@ func (st *starter[T]) finish(err error) bool {
 	return true
 }
 
-// abandon marks the Start caller gone, unless an outcome was already sent.
+// abandon marks the Start caller gone, unless an outcome was already sent;
+// it reports whether the caller is gone (again true on later calls).
 func (st *starter[T]) abandon() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.abandoned {
+		return true
+	}
 	if st.readied || st.finished {
 		return false
 	}

@@ -53,3 +53,14 @@ func (p *Pool) OnWorker(ctx context.Context) bool {
 	w := workerOf(ctx)
 	return w != nil && w.s == p.s
 }
+
+// CanLend reports whether [Block] called now on one of p's workers could
+// lend p a worker: one is parked or searching for work, or p may still
+// start an extra one (within WithMaxWorkers). The root package uses it to
+// decide whether a goroutine on a worker that waits for a queued task to
+// start must run that task itself: only when no worker could come for it.
+// The answer may be stale by the time the caller acts on it.
+func (p *Pool) CanLend() bool {
+	s := p.state("CanLend")
+	return s.spinning.Load() > 0 || s.nidle.Load() > 0 || int(s.workers.Load()) < s.cfg.maxWorkers
+}
