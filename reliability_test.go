@@ -205,8 +205,7 @@ func TestCancelStorm(t *testing.T) {
 		scopes = 2_000
 	}
 	const drivers = 4
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testSeed(t)
 	p := pool.New(pool.WithWorkers(2))
 	errCause := errors.New("storm cancel")
 

@@ -34,8 +34,8 @@ func TestSoak(t *testing.T) {
 		t.Skip("soak test: run with -soak=DURATION, e.g. go test -run TestSoak -soak=30s .")
 	}
 	ignore := goleak.IgnoreCurrent()
-	seed := rand.Uint64()
-	t.Logf("seed %d, duration %v", seed, *soak)
+	seed := testSeed(t)
+	t.Logf("duration %v", *soak)
 	const idle = 100 * time.Millisecond
 	p := pool.New(pool.WithWorkers(2), pool.WithIdleTimeout(idle))
 	deadline := time.Now().Add(*soak)

@@ -19,8 +19,7 @@ import (
 // Submit calls are waiting for room when it begins, and whether two Stops
 // race; the seed is logged.
 func TestStopUnderLoad(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	rounds := 60
 	if testing.Short() {
