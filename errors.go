@@ -53,16 +53,20 @@ func (s *Scope) report(err error, force bool) {
 // ctx's Err is only that cancellation coming back, not a failure: the cause
 // returned again, wrapped with %w, or ctx.Err(). An uncomparable cause,
 // which errors.Is never matches, matches an equal value in err's chain. A
-// panic is never noise, even panic(ctx.Err()).
+// panic is never noise, even panic(ctx.Err()), unless it is the very panic
+// that cancelled the scope coming back (a nested scope's Wait returns the
+// cause that cut it short).
 func (s *Scope) noise(err error) bool {
 	if s.ctx.Err() == nil {
 		return false
 	}
+	cause := context.Cause(s.ctx)
 	var pe *PanicError
 	if errors.As(err, &pe) {
-		return false
+		var cpe *PanicError
+		return errors.As(cause, &cpe) && cpe == pe
 	}
-	return errors.Is(err, s.ctx.Err()) || isCause(err, context.Cause(s.ctx))
+	return errors.Is(err, s.ctx.Err()) || isCause(err, cause)
 }
 
 // isCause reports whether err matches cause as errors.Is does, and for an

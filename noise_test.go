@@ -57,3 +57,27 @@ func TestCancellationNoiseRule(t *testing.T) {
 		})
 	}
 }
+
+// The panic that cancelled a scope, coming back from a nested scope's Wait
+// (which returns the cause that cut it short), is that same panic, not a
+// second failure. (FuzzScope found this: the rule "a panic is never noise"
+// reported it twice.)
+func TestPanicCauseComingBackIsReportedOnce(t *testing.T) {
+	err := Nursery(context.Background(), func(ctx context.Context) error {
+		nested := make(chan struct{})
+		Go(ctx, Normal, func(ctx context.Context) error {
+			return Nursery(ctx, func(ctx context.Context) error {
+				Go(ctx, Normal, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+				close(nested)
+				return nil
+			})
+		})
+		<-nested
+		Go(ctx, Normal, func(context.Context) error { panic("first") })
+		return nil
+	})
+	var pe *PanicError
+	if errs := multierr.Errors(err); len(errs) != 1 || !errors.As(err, &pe) {
+		t.Fatalf("Nursery = %v (%d errors); want the one *PanicError", err, len(errs))
+	}
+}
