@@ -19,11 +19,14 @@ import (
 // FuzzScope decodes the input into a program of spawns (with priorities),
 // child results (nil, an error, a panic, runtime.Goexit, blocking until
 // released or cancelled), Cancel calls, nested Nurseries with WithCollectAll
-// on or off, TryGo, and grandchildren, runs it on a 2-worker pool (stopped
-// after each input) and checks the semantic rules:
+// and WithLimit on or off, TryGo, Start, grandchildren, and spawns from a
+// goroutine outside the scope racing the top Wait, runs it on a 2-worker
+// pool (stopped after each input) and checks the semantic rules:
 //
 //   - in every scope, children started + children not started (notStarted)
-//     == children accepted;
+//     == children accepted, where a spawn from outside racing Wait is
+//     accepted if it returned and refused if it panicked as after Wait;
+//   - no child starts after the top Wait has returned;
 //   - every error Wait reports was produced by a child that ran (or is the
 //     program's Cancel cause, which a nested scope may return to its
 //     parent), none is reported twice, and panics are *PanicError whose
@@ -82,6 +85,9 @@ type fuzzOp struct {
 	kind    int
 	prio    Priority
 	try     bool  // spawn with TryGo
+	start   bool  // spawn with Start (the child calls ready first)
+	outside bool  // top level: spawned by a goroutine outside the scope, racing Wait
+	limit   int   // opNested: WithLimit(limit) if > 0
 	grand   bool  // spawn from inside a child, as a grandchild in the same scope
 	id      int64 // of the failure, for opErr and opPanic
 	collect bool  // opNested: WithCollectAll
@@ -108,14 +114,14 @@ func (d *fuzzDecoder) byte() (byte, bool) {
 // decode reads up to max ops (all that remain if max < 0).
 func (d *fuzzDecoder) decode(max, depth int) []fuzzOp {
 	var ops []fuzzOp
-	try, grand := false, false
+	try, grand, start, outside := false, false, false, false
 	for i := 0; max < 0 || i < max; i++ {
 		b, ok := d.byte()
 		if !ok {
 			break
 		}
 		d.ops++
-		op := fuzzOp{prio: Priority((b >> 3) % 3), try: try, grand: grand}
+		op := fuzzOp{prio: Priority((b >> 3) % 3), try: try, grand: grand, start: start, outside: outside && depth == 0}
 		switch b % 8 {
 		case 0, 1:
 			op.kind = opNil
@@ -135,22 +141,26 @@ func (d *fuzzDecoder) decode(max, depth int) []fuzzOp {
 			}
 			opt, _ := d.byte()
 			n, _ := d.byte()
-			op.kind, op.collect = opNested, opt&1 == 1
+			op.kind, op.collect, op.limit = opNested, opt&1 == 1, int(opt>>1)%4
 			op.sub = d.decode(int(n%6), depth+1)
 		case 7:
-			switch (b >> 3) % 4 {
+			switch (b >> 3) % 8 {
 			case 0:
-				ops = append(ops, fuzzOp{kind: opCancel})
+				ops = append(ops, fuzzOp{kind: opCancel, outside: outside && depth == 0})
 			case 1:
 				try = true
-			case 2:
+			case 2, 6:
 				ops = append(ops, fuzzOp{kind: opYield})
 			case 3:
 				grand = true
+			case 4:
+				start = true
+			case 5, 7:
+				outside = true
 			}
 			continue
 		}
-		try, grand = false, false
+		try, grand, start, outside = false, false, false, false
 		ops = append(ops, op)
 	}
 	return ops
@@ -159,6 +169,9 @@ func (d *fuzzDecoder) decode(max, depth int) []fuzzOp {
 // fuzzRun is the state of one program run.
 type fuzzRun struct {
 	release chan struct{} // closed when the top body has issued its ops
+	limited bool          // some scope has WithLimit: opBlock children return at once
+	done    atomic.Bool   // the top Wait has returned
+	late    atomic.Int64  // children that started after that
 
 	mu       sync.Mutex
 	produced map[int64]bool // failures of children that ran
@@ -198,28 +211,47 @@ func (r *fuzzRun) issue(fs *fuzzScope, ctx context.Context, ops []fuzzOp) {
 		}
 		fn := r.behaviour(op)
 		counted := func(ctx context.Context) error {
+			if r.done.Load() {
+				r.late.Add(1)
+			}
 			fs.started.Add(1)
 			return fn(ctx)
 		}
+		// accepted is counted after the spawn returns: a spawn from
+		// outside racing the end of Wait's join may panic instead.
 		spawn := func(ctx context.Context) {
-			if op.try {
+			switch {
+			case op.try:
 				if TryGo(ctx, op.prio, counted) {
 					fs.accepted.Add(1)
 				}
-				return
+			case op.start:
+				// The child is ready at once; a scope cancelled before it
+				// starts skips it (notStarted) and Start returns the cause.
+				Start(ctx, op.prio, func(ctx context.Context, ready func(struct{})) error {
+					ready(struct{}{})
+					return counted(ctx)
+				})
+				fs.accepted.Add(1)
+			default:
+				Go(ctx, op.prio, counted)
+				fs.accepted.Add(1)
 			}
-			fs.accepted.Add(1)
-			Go(ctx, op.prio, counted)
 		}
-		if op.grand {
+		if op.grand && !r.limited {
 			// A child spawns it into the same scope, so it counts as
-			// accepted only if the parent child ran.
-			fs.accepted.Add(1)
+			// accepted only if the parent child ran. (Not under a limit:
+			// slot holders that all wait for a slot of their own scope
+			// wait for ever, as with errgroup.)
 			Go(ctx, Normal, func(ctx context.Context) error {
+				if r.done.Load() {
+					r.late.Add(1)
+				}
 				fs.started.Add(1)
 				spawn(ctx)
 				return nil
 			})
+			fs.accepted.Add(1)
 			continue
 		}
 		spawn(ctx)
@@ -235,6 +267,12 @@ func (r *fuzzRun) behaviour(op fuzzOp) func(ctx context.Context) error {
 	case opGoexit:
 		return func(context.Context) error { runtime.Goexit(); return nil }
 	case opBlock:
+		if r.limited {
+			// Blocked slot holders would keep a spawner waiting for a
+			// slot until release, which comes after the spawns: a
+			// deadlock of the program (errgroup's too), not of the scope.
+			return func(context.Context) error { return nil }
+		}
 		return func(ctx context.Context) error {
 			select {
 			case <-r.release:
@@ -248,6 +286,9 @@ func (r *fuzzRun) behaviour(op fuzzOp) func(ctx context.Context) error {
 			var opts []Option
 			if op.collect {
 				opts = append(opts, WithCollectAll())
+			}
+			if op.limit > 0 {
+				opts = append(opts, WithLimit(op.limit))
 			}
 			return Nursery(ctx, func(ctx context.Context) error {
 				r.issue(r.newScope(memberOf(ctx).s), ctx, op.sub)
@@ -272,9 +313,10 @@ func runFuzzProgram(t testing.TB, p *pool.Pool, data []byte) {
 		return
 	}
 	collectTop := data[0]&1 == 1
+	limitTop := int(data[0]>>1) % 4
 	d := &fuzzDecoder{data: data, pos: 1}
 	prog := d.decode(-1, 0)
-	var hasCancel, allCollect = false, collectTop
+	var hasCancel, allCollect, limited = false, collectTop, limitTop > 0
 	walk(prog, func(op fuzzOp) {
 		if op.kind == opCancel {
 			hasCancel = true
@@ -282,17 +324,53 @@ func runFuzzProgram(t testing.TB, p *pool.Pool, data []byte) {
 		if op.kind == opNested && !op.collect {
 			allCollect = false
 		}
+		if op.limit > 0 {
+			limited = true
+		}
 	})
+	var inside, outside []fuzzOp
+	for _, op := range prog {
+		if op.outside {
+			outside = append(outside, op)
+		} else {
+			inside = append(inside, op)
+		}
+	}
 
-	r := &fuzzRun{release: make(chan struct{}), produced: map[int64]bool{}}
+	r := &fuzzRun{release: make(chan struct{}), produced: map[int64]bool{}, limited: limited}
 	opts := []Option{WithPool(p)}
 	if collectTop {
 		opts = append(opts, WithCollectAll())
 	}
+	if limitTop > 0 {
+		opts = append(opts, WithLimit(limitTop))
+	}
 	s, ctx := NewScope(context.Background(), opts...)
 	top := r.newScope(s)
-	r.issue(top, ctx, prog)
+	r.issue(top, ctx, inside)
 	close(r.release)
+
+	// The outside goroutine spawns into the top scope while Wait runs: each
+	// spawn is joined or panics as after Wait (then it is not accepted).
+	goOutside := make(chan struct{})
+	outsideDone := make(chan struct{})
+	go func() {
+		defer close(outsideDone)
+		<-goOutside
+		for _, op := range outside {
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						if msg, ok := v.(string); !ok || !strings.Contains(msg, "after Wait") {
+							panic(v)
+						}
+					}
+				}()
+				r.issue(top, ctx, []fuzzOp{op})
+			}()
+		}
+	}()
+	close(goOutside)
 
 	var err error
 	waited := make(chan bool, 1)
@@ -313,6 +391,15 @@ func runFuzzProgram(t testing.TB, p *pool.Pool, data []byte) {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
 		t.Fatalf("Wait did not return within 10s (program %v); goroutines:\n%s", data, buf)
+	}
+	r.done.Store(true)
+	select {
+	case <-outsideDone:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the outside spawner did not finish within 10s of Wait (program %v)", data)
+	}
+	if n := r.late.Load(); n != 0 {
+		t.Fatalf("%d children started after the top Wait returned (program %v)", n, data)
 	}
 
 	// Children: started + not started == accepted, in every scope.
