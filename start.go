@@ -41,8 +41,10 @@ import (
 // If its pool cannot lend a worker (every worker busy, at WithMaxWorkers),
 // a Start on one of its workers runs fn itself if no worker has taken it,
 // as Wait runs queued children, so Starts from every worker of such a pool
-// make progress; Start then returns when fn returns. Start panics like [Go]
-// on misuse.
+// make progress; Start then returns when fn returns (and if fn calls
+// runtime.Goexit, the goroutine calling Start ends, as with [Scope.Go]).
+// Start panics like [Go] on misuse, also when it races the end of Wait's
+// join (see [Scope.Go]).
 func Start[T any](ctx context.Context, p Priority, fn func(ctx context.Context, ready func(T)) error) (T, error) {
 	s := scopeFor(ctx, "Start", p, fn == nil)
 	st := &starter[T]{ch: make(chan startResult[T], 1)}
