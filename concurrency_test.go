@@ -455,3 +455,41 @@ func TestGoexitChildRunByGoKeepsScopeFailure(t *testing.T) {
 		}
 	})
 }
+
+// Go waiting for a slot on a pool that cannot lend a worker runs queued
+// children in the order Wait's help does: most urgent first (oldest first
+// within a priority). Before the fix it ran the oldest (the Low child).
+func TestGoHelpRunsMostUrgentFirst(t *testing.T) {
+	f := newFixedPool(t, 1)
+	var mu sync.Mutex
+	var order []Priority
+	record := func(p Priority) func(context.Context) error {
+		return func(context.Context) error {
+			mu.Lock()
+			order = append(order, p)
+			mu.Unlock()
+			return nil
+		}
+	}
+	done := make(chan error, 1)
+	if err := f.Go(context.Background(), Normal, func(ctx context.Context) {
+		done <- Nursery(ctx, func(ctx context.Context) error {
+			Go(ctx, Low, record(Low))
+			Go(ctx, High, record(High))
+			Go(ctx, Normal, record(Normal)) // waits: runs one queued child
+			return nil
+		}, withRunner(f), WithLimit(2))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	within(t, timeoutLong, "the WithLimit(2) Nursery on the only worker", func() {
+		if err := <-done; err != nil {
+			t.Errorf("Nursery = %v", err)
+		}
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) == 0 || order[0] != High {
+		t.Fatalf("children ran in the order %v; want the High child first", order)
+	}
+}
