@@ -59,7 +59,8 @@ func (p *Pool) OnWorker(ctx context.Context) bool {
 // start an extra one (within WithMaxWorkers). The root package uses it to
 // decide whether a goroutine on a worker that waits for a queued task to
 // start must run that task itself: only when no worker could come for it.
-// The answer may be stale by the time the caller acts on it.
+// The answer may be stale by the time the caller acts on it, and a worker
+// between two tasks counts as busy.
 func (p *Pool) CanLend() bool {
 	s := p.state("CanLend")
 	return s.spinning.Load() > 0 || s.nidle.Load() > 0 || int(s.workers.Load()) < s.cfg.maxWorkers

@@ -233,3 +233,31 @@ func TestSurplusExtrasRetire(t *testing.T) {
 	close(stopFlood)
 	wg.Wait()
 }
+
+// CanLend says whether Block could lend a worker: yes while a worker is
+// parked or the pool may grow; no when every worker of a pool at
+// WithMaxWorkers is busy.
+func TestCanLendOnlyWhileAWorkerCouldCome(t *testing.T) {
+	p := New(WithWorkers(2), WithMaxWorkers(2))
+	defer stop(t, p)
+	waitFor(t, "CanLend on an idle pool (its workers parked)", p.CanLend)
+	release := make(chan struct{})
+	var running sync.WaitGroup
+	running.Add(2)
+	for range 2 {
+		if err := p.Submit(bg, Normal, func() { running.Done(); <-release }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running.Wait()
+	waitFor(t, "no worker is searching for work", func() bool { return !p.CanLend() })
+	close(release)
+	waitFor(t, "a worker is idle again", p.CanLend)
+	grow := New(WithWorkers(1), WithMaxWorkers(4))
+	defer stop(t, grow)
+	rel := gate(t, grow)
+	defer rel()
+	if !grow.CanLend() {
+		t.Fatalf("CanLend = false on a pool below WithMaxWorkers")
+	}
+}
