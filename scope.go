@@ -42,9 +42,10 @@ type Scope struct {
 	task    *trace.Task   // nil unless named or tracing was on at NewScope
 	sem     chan struct{} // WithLimit slots; nil for no limit
 
-	// helps says whether waiting goroutines (Wait, and Go waiting for a
-	// WithLimit slot) run queued children themselves. Only when the scope
-	// was opened on one of its pool's workers: that worker is taken either
+	// helps says whether waiting goroutines (Wait; Go waiting for a
+	// WithLimit slot only when the pool cannot lend a worker, see acquire)
+	// run queued children themselves. Only when the scope was opened on
+	// one of its pool's workers: that worker is taken either
 	// way, so running a child on it keeps the pool's bound and is what makes
 	// nested scopes on a small pool progress. Anywhere else it would add a
 	// runner beyond the bound that ignores priorities (a background job's
