@@ -72,11 +72,29 @@ func TestPanicNilUnderPanicnil1(t *testing.T) {
 		if !returned || exited || ret == nil || ret.Value != nil {
 			t.Fatalf("Call = %+v (returned %v, exiting called %v); want a panic with a nil value", ret, returned, exited)
 		}
+		if !strings.Contains(string(ret.Stack), "TestPanicNilUnderPanicnil1") {
+			t.Fatalf("stack does not show the panicking function:\n%s", ret.Stack)
+		}
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPanicNilUnderPanicnil1$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "CATCH_PANICNIL_CHILD=1", "GODEBUG=panicnil=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("with GODEBUG=panicnil=1: %v\n%s", err, out)
+	}
+}
+
+// BenchmarkCallGoexit is the cost of ending a goroutine through Call with
+// runtime.Goexit (the stack is not formatted for a Goexit).
+func BenchmarkCallGoexit(b *testing.B) {
+	b.ReportAllocs()
+	var wg sync.WaitGroup
+	for b.Loop() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			Call(runtime.Goexit, nil)
+		}()
+		wg.Wait()
 	}
 }
