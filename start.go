@@ -53,7 +53,10 @@ func Start[T any](ctx context.Context, p Priority, fn func(ctx context.Context, 
 	// releases the child's registration in the scope's ctx when it returns.
 	cctx, cancel := context.WithCancelCause(startCtx{Context: s.ctx, values: ctx})
 	stop := context.AfterFunc(ctx, func() {
-		if st.abandon() {
+		// A cancelled scope reaches cctx by itself, and its rule (fn not
+		// started, Start returns the scope's cause) wins over ctx's: ctx
+		// usually derives from the scope's ctx and ends with it.
+		if s.ctx.Err() == nil && st.abandon() {
 			cancel(context.Cause(ctx))
 		}
 	})
@@ -92,6 +95,13 @@ func Start[T any](ctx context.Context, p Priority, fn func(ctx context.Context, 
 		select {
 		case res = <-st.ch:
 		case <-ctx.Done():
+			if s.ctx.Err() != nil && c != nil && c.state.CompareAndSwap(childQueued, childClaimed) {
+				// The scope is cancelled and fn is still queued: settle
+				// it as not started here (execute runs no user code for
+				// a cancelled scope), which hands Start the scope's
+				// cause, instead of waiting for a worker to reach it.
+				s.execute(c, c)
+			}
 			if st.abandon() {
 				cancel(context.Cause(ctx))
 				res.err = ctx.Err()
