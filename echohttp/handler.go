@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/echo-scheduler/echo"
+	"github.com/echo-scheduler/echo/pool"
 )
 
 // Handler returns a handler that serves each request inside its own scope:
@@ -63,7 +64,7 @@ type handler struct {
 	next     http.Handler
 	priority func(*http.Request) echo.Priority // nil: the Priority header
 	logger   *slog.Logger                      // nil: slog.Default()
-	opts     [3][]echo.Option                  // scope options per priority
+	opts     [pool.NumPriorities][]echo.Option // scope options, indexed by priority
 	shed     *shedder                          // nil: no shedding
 }
 

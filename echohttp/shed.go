@@ -27,7 +27,8 @@ type shedder struct {
 	interval   time.Duration
 	retryAfter string // the Retry-After value
 
-	// from is the first priority turned away (High < Normal < Low);
+	// from is the urgency rank (see rank) of the most urgent priority
+	// turned away; every less urgent one is turned away too, and
 	// numPriorities turns none away. Written under mu, read by every
 	// request.
 	from atomic.Int32
@@ -37,12 +38,25 @@ type shedder struct {
 	epoch time.Time
 
 	mu    sync.Mutex
-	last  time.Time // when prev was taken
-	prev  [numPriorities]laneSample
-	stuck [numPriorities]time.Time // since when a lane has been stuck; zero if not
+	last  time.Time                 // when prev was taken
+	prev  [numPriorities]laneSample // indexed by Priority
+	stuck [numPriorities]time.Time  // since when a lane has been stuck; zero if not
 }
 
-const numPriorities = 3
+const numPriorities = pool.NumPriorities
+
+// byUrgency lists the priorities most urgent first; rank is the inverse.
+// (Priority values do not follow the order of urgency.)
+var byUrgency = [numPriorities]echo.Priority{echo.High, echo.Normal, echo.Low}
+
+func rank(p echo.Priority) int32 {
+	for i, q := range byUrgency {
+		if q == p {
+			return int32(i)
+		}
+	}
+	panic("echohttp: unknown priority " + p.String())
+}
 
 // laneSample is one priority's cumulative counters at a sample.
 type laneSample struct {
@@ -77,7 +91,7 @@ func (s *shedder) reject(p echo.Priority) bool {
 		s.next.Store(int64(now + s.interval))
 		s.mu.Unlock()
 	}
-	return p != echo.High && int32(p) >= s.from.Load()
+	return p != echo.High && rank(p) >= s.from.Load()
 }
 
 func lanes(st pool.Stats) [numPriorities]laneSample {
@@ -94,7 +108,8 @@ func (s *shedder) sample(now time.Time) {
 	st := s.pool.Stats()
 	cur := lanes(st)
 	from := int32(numPriorities)
-	for p := numPriorities - 1; p >= 0; p-- {
+	for r := numPriorities - 1; r >= 0; r-- {
+		p := byUrgency[r]
 		var wait time.Duration
 		if n := cur[p].started - s.prev[p].started; n > 0 {
 			wait = time.Duration(max(0, (cur[p].waited-s.prev[p].waited)/float64(n)))
@@ -108,8 +123,8 @@ func (s *shedder) sample(now time.Time) {
 			s.stuck[p] = time.Time{}
 		}
 		if wait > s.maxWait {
-			// This priority and every lower one; never High.
-			from = int32(max(p, int(echo.Normal)))
+			// This priority and every less urgent one; never High.
+			from = max(int32(r), rank(echo.Normal))
 		}
 	}
 	s.from.Store(from)
