@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,9 @@ func TestSheddingRejectsLowFirstAndKeepsServingHigh(t *testing.T) {
 	// grows while Normal and High have nothing queued.
 	running := make(chan struct{})
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unblock() // also when the test fails early, so the pool can stop
 	p.Go(context.Background(), echo.High, func(context.Context) { close(running); <-release })
 	wait(t, running, 10*time.Second, "the blocking task starting")
 	lowRan := make(chan struct{})
@@ -71,11 +75,41 @@ func TestSheddingRejectsLowFirstAndKeepsServingHigh(t *testing.T) {
 	}
 
 	// The backlog drains: everything is served again.
-	close(release)
+	unblock()
 	wait(t, normalRan, 10*time.Second, "the queued Normal task running")
 	wait(t, lowRan, 10*time.Second, "the queued Low task running")
 	untilStatus(t, c, srv.URL, low, http.StatusOK, 10*time.Second)
 	if code, _, _ := get(t, c, srv.URL, normal); code != http.StatusOK {
 		t.Errorf("after the backlog drained: Normal answered %d; want 200", code)
 	}
+}
+
+func TestSheddingWhenHighWaitsTurnsAwayNormalAndLowButNotHigh(t *testing.T) {
+	p := newPool(t, 1)
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	srv := httptest.NewServer(Handler(ok, WithPool(p), WithShedding(20*time.Millisecond, 0)))
+	defer srv.Close()
+	c := srv.Client()
+
+	running := make(chan struct{})
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unblock() // also when the test fails early, so the pool can stop
+	p.Go(context.Background(), echo.High, func(context.Context) { close(running); <-release })
+	wait(t, running, 10*time.Second, "the blocking task starting")
+	highRan := make(chan struct{})
+	p.Go(context.Background(), echo.High, func(context.Context) { close(highRan) })
+
+	if retry := untilStatus(t, c, srv.URL, "u=3", http.StatusServiceUnavailable, 10*time.Second); retry != "1" {
+		t.Errorf("Retry-After %q; want \"1\" (the minimum)", retry)
+	}
+	if code, _, _ := get(t, c, srv.URL, "u=7"); code != http.StatusServiceUnavailable {
+		t.Errorf("High waits: Low answered %d; want 503", code)
+	}
+	if code, _, _ := get(t, c, srv.URL, "u=0"); code != http.StatusOK {
+		t.Errorf("High waits: High answered %d; want 200 (High is never shed)", code)
+	}
+	unblock()
+	wait(t, highRan, 10*time.Second, "the queued High task running")
 }
