@@ -164,7 +164,7 @@ var scenarios = []string{"fanout", "priority", "forkjoin", "iofanout", "memory",
 
 // defaultServerRate is the server scenario's load (see server.go);
 // serverRate, from -rate, overrides it.
-const defaultServerRate = 1500
+const defaultServerRate = 1800
 
 var serverRate int
 
