@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -179,6 +180,13 @@ func (w *trackingWriter) Flush() {
 func (w *trackingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.wrote = true
 	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// ReadFrom keeps io.Copy to the response on the underlying writer's fast
+// path (sendfile) where it has one.
+func (w *trackingWriter) ReadFrom(r io.Reader) (int64, error) {
+	w.wrote = true
+	return io.Copy(w.ResponseWriter, r)
 }
 
 func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

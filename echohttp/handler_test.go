@@ -236,3 +236,32 @@ func TestShutdownWaitsForRequestScopes(t *testing.T) {
 		t.Errorf("status %d; want 200", code)
 	}
 }
+
+func TestPanicWithErrAbortHandlerAbortsWithoutALog(t *testing.T) {
+	var log logBuffer
+	srv := httptest.NewServer(Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		panic(http.ErrAbortHandler)
+	}), WithLogger(log.logger())))
+	defer srv.Close()
+	if resp, err := srv.Client().Get(srv.URL); err == nil {
+		resp.Body.Close()
+		t.Errorf("got a response (%d); want the connection aborted", resp.StatusCode)
+	}
+	if got := log.String(); got != "" {
+		t.Errorf("logged %q; want nothing (http.ErrAbortHandler is a request to abort, not a failure)", got)
+	}
+}
+
+func TestScopeDeadlineWithNothingWrittenIs503(t *testing.T) {
+	var log logBuffer
+	srv := httptest.NewServer(Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		echo.Go(r.Context(), echo.High, func(ctx context.Context) error {
+			<-ctx.Done() // a backend that does not answer in time
+			return ctx.Err()
+		})
+	}), WithScopeOptions(echo.WithTimeout(10*time.Millisecond)), WithLogger(log.logger())))
+	defer srv.Close()
+	if code, _, _ := get(t, srv.Client(), srv.URL); code != http.StatusServiceUnavailable {
+		t.Errorf("status %d; want 503 for a request scope cut short by its deadline", code)
+	}
+}

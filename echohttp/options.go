@@ -48,7 +48,8 @@ func WithPool(p *pool.Pool) Option {
 // echo.WithTimeout to bound each request, echo.WithLimit to bound its
 // children, or echo.WithName to label it in profiles. The request's
 // priority is set by the Handler (an echo.WithPriority among opts is
-// overridden), and the pool by [WithPool].
+// overridden). Set the pool with [WithPool], not echo.WithPool here, so
+// that [WithShedding] watches the pool the requests run on.
 func WithScopeOptions(opts ...echo.Option) Option {
 	for i, o := range opts {
 		if o == nil {
