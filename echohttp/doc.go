@@ -22,6 +22,11 @@
 //	})
 //	srv := &http.Server{Handler: echohttp.Handler(mux)}
 //
+// Parts the response needs go in a nested Nursery, as here, which waits for
+// them. Parts it need not wait for (a cache fill, an audit write) can go
+// straight into the request's scope with echo.Go(r.Context(), ...): they are
+// joined, and their failures logged, before the request ends.
+//
 // # Priority
 //
 // By default a request's priority comes from its Priority header (RFC 9218),
