@@ -64,9 +64,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	svgPath := fs.String("svg", "", "write an SVG chart of the results to this file")
 	jsonPath := fs.String("json", "", "write the raw results as JSON to this file")
 	from := fs.String("from", "", "do not measure: read results from this JSON file (then print, -svg)")
+	rate := fs.Int("rate", 0, "requests per second of the server scenario (0: its default)")
+	serve := fs.String("serve", "", "internal: be the server process of the server scenario, configured by this JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *serve != "" {
+		return serveUnderTest(*serve)
+	}
+	if *rate < 0 {
+		return fmt.Errorf("-rate %d: need >= 0", *rate)
+	}
+	serverRate = *rate
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
@@ -192,7 +201,14 @@ func measure(vs []Variant, libSet map[string]bool, reps int, quick bool, command
 			res[i] = Result{Variant: v.Key, Lib: im.Lib, Setup: im.Setup, Status: "ok"}
 		}
 		for rep := 1; rep <= reps; rep++ {
-			for i, im := range todo {
+			for k := range todo {
+				// Alternate the order, so no library always runs first
+				// (or right after a particular other one).
+				i := k
+				if rep%2 == 0 {
+					i = len(todo) - 1 - k
+				}
+				im := todo[i]
 				if res[i].Status != "ok" {
 					continue // a library that failed once is not run again here
 				}

@@ -27,6 +27,15 @@ type Sizes struct {
 	MemTasks      int           `json:"mem_tasks"`
 	MemWorkers    int           `json:"mem_workers"`
 	SpinPerMicros float64       `json:"spin_iters_per_us"` // calibration of the CPU-burning loop
+
+	// The server scenario (server.go).
+	ServerRate     int           `json:"server_rate"` // requests per second
+	ServerCPU      time.Duration `json:"server_cpu_ns"`
+	ServerBackend  time.Duration `json:"server_backend_ns"`
+	ServerLowWork  time.Duration `json:"server_low_work_ns"`
+	ServerInFlight int           `json:"server_in_flight"`
+	ServerWarmup   time.Duration `json:"server_warmup_ns"`
+	ServerDuration time.Duration `json:"server_duration_ns"`
 }
 
 // defaultSizes are the sizes of the standard workloads (benchmarks/README.md); quick shrinks them
@@ -49,6 +58,17 @@ func defaultSizes(quick bool) Sizes {
 		IOWorkers:    runtime.GOMAXPROCS(0),
 		MemTasks:     1_000_000,
 		MemWorkers:   2,
+
+		ServerRate:     defaultServerRate,
+		ServerCPU:      200 * time.Microsecond,
+		ServerBackend:  2 * time.Millisecond,
+		ServerLowWork:  500 * time.Microsecond,
+		ServerInFlight: 64,
+		ServerWarmup:   time.Second,
+		ServerDuration: 5 * time.Second,
+	}
+	if serverRate > 0 {
+		s.ServerRate = serverRate
 	}
 	if quick {
 		s.FanoutTasks = 20_000
@@ -57,6 +77,8 @@ func defaultSizes(quick bool) Sizes {
 		s.FibN = 22
 		s.IOTasks = 200
 		s.MemTasks = 50_000
+		s.ServerWarmup = 200 * time.Millisecond
+		s.ServerDuration = time.Second
 	}
 	return s
 }
@@ -79,6 +101,9 @@ type Variant struct {
 	Timeout     time.Duration `json:"-"`
 	OnTimeout   string        `json:"-"` // status reported when an attempt times out
 }
+
+var serverMetrics = []Metric{{"p50 ms", "ms"}, {"p99 ms", "ms"}, {"max ms", "ms"}, {"bg tasks/s", "tasks/s"},
+	{"server CPU %", "%"}, {"generator CPU %", "%"}, {"machine CPU %", "%"}, {"failed %", "%"}}
 
 // Sample is the metrics of one attempt.
 type Sample map[string]float64
@@ -135,7 +160,13 @@ func scenarioOf(key string) string {
 	return key
 }
 
-var scenarios = []string{"fanout", "priority", "forkjoin", "iofanout", "memory"}
+var scenarios = []string{"fanout", "priority", "forkjoin", "iofanout", "memory", "server"}
+
+// defaultServerRate is the server scenario's load (see server.go);
+// serverRate, from -rate, overrides it.
+const defaultServerRate = 1800
+
+var serverRate int
 
 // variants lists every workload in run order.
 func variants() []Variant {
@@ -203,6 +234,34 @@ func variants() []Variant {
 			Metrics: []Metric{{"peak MiB", "MiB"}, {"B/task", "B"}, {"goroutines", "goroutines"}},
 			Primary: "B/task",
 			Timeout: 120 * time.Second, OnTimeout: "timeout",
+		},
+		{
+			Key:   "server/requests-only",
+			Title: "HTTP server under an open-loop load, no background job (the load's CPU cost)",
+			Description: "the server scenario's requests alone, on a fresh server process: " +
+				"server CPU % is the share of all the machine's CPUs that serving them takes",
+			Metrics: serverMetrics,
+			Primary: "p99 ms",
+			Timeout: 60 * time.Second, OnTimeout: "timeout",
+		},
+		{
+			Key:   "server/default",
+			Title: "HTTP server under an open-loop load, background job, each library by default",
+			Description: "a fresh server process per run answers GET /work: a High part (CPU spin) in parallel with a call " +
+				"to a stub backend; a background job keeps Low CPU tasks in flight; vegeta (in this process) " +
+				"sends a fixed rate (open loop); latency percentiles over the measured window, background tasks finished per second",
+			Metrics: serverMetrics,
+			Primary: "p99 ms",
+			Timeout: 60 * time.Second, OnTimeout: "timeout",
+		},
+		{
+			Key:   "server/tuned",
+			Title: "HTTP server under an open-loop load, background job, one P left free for the network",
+			Description: "as server/default, with each library tuned as an expert would: " +
+				"GOMAXPROCS-1 pool workers, or at most GOMAXPROCS-1 background goroutines",
+			Metrics: serverMetrics,
+			Primary: "p99 ms",
+			Timeout: 60 * time.Second, OnTimeout: "timeout",
 		},
 	}
 }

@@ -44,6 +44,9 @@ func sizesOf(key string, sz Sizes) string {
 		return fmt.Sprintf("N=%d tasks x sleep %v", sz.IOTasks, sz.IOSleep)
 	case "memory":
 		return fmt.Sprintf("N=%d pending tasks, pools with %d workers", sz.MemTasks, sz.MemWorkers)
+	case "server":
+		return fmt.Sprintf("%d requests/s for %v after %v of warm-up; High part %v CPU + backend %v; background %d tasks x %v CPU in flight",
+			sz.ServerRate, sz.ServerDuration, sz.ServerWarmup, sz.ServerCPU, sz.ServerBackend, sz.ServerInFlight, sz.ServerLowWork)
 	}
 	return ""
 }

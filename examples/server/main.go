@@ -1,9 +1,12 @@
-// Command server is an HTTP server that opens one Echo scope per request.
-// Each request fans out the parts of its answer as High children; a client
-// that goes away cancels its request's scope, and with it every child. Work
-// the answer does not wait for (an analytics write) goes at Low into the
-// server's own long-lived scope, which supervises it and is joined at
-// shutdown: nothing is fire-and-forget, and no request waits behind it.
+// Command server is an HTTP server that runs each request in its own Echo
+// scope, through echohttp.Handler, at the priority of the request's
+// Priority header (RFC 9218). Each request fans out the parts of its answer
+// as High children; a client that goes away cancels its request's scope,
+// and with it every child; a panic becomes a logged 500. Work the answer
+// does not wait for (an analytics write) goes at Low into the server's own
+// long-lived scope, which supervises it and is joined at shutdown, after
+// http.Server.Shutdown has waited for every request: nothing is
+// fire-and-forget, and no request waits behind it.
 //
 // By default it tests itself: it listens on 127.0.0.1, sends itself requests
 // through net/http while a CPU-heavy background job keeps the pool busy,
@@ -34,14 +37,19 @@ import (
 	"time"
 
 	"github.com/echo-scheduler/echo"
+	"github.com/echo-scheduler/echo/echohttp"
 	"github.com/echo-scheduler/echo/pool"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	selftest := flag.Bool("selftest", true, "send requests to itself, print latencies and exit")
-	requests := flag.Int("requests", 200, "self-test requests")
+	requests := flag.Int("requests", 200, "self-test requests (>= 1)")
 	flag.Parse()
+	if *requests < 1 {
+		fmt.Fprintf(os.Stderr, "server: -requests %d: need at least 1\n", *requests)
+		os.Exit(2)
+	}
 
 	// One worker fewer than Ps: the pool keeps its workers busy while work
 	// is queued, and Go polls the network late (up to 10 ms) when every P
@@ -55,9 +63,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	hs := &http.Server{Handler: srv.routes(), ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	defer hs.Close()
+	hs := &http.Server{Handler: srv.handler(), ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
 
 	if !*selftest {
@@ -65,13 +73,26 @@ func main() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt)
 		<-sig
-		hs.Close()
-		srv.close()
-		return
+	} else {
+		err = selfTest(url, srv, *requests)
 	}
-	if err := selfTest(url, srv, *requests); err != nil {
-		fmt.Fprintln(os.Stderr, "selftest:", err)
-		os.Exit(1)
+	// Stop in order: Shutdown waits for every request, and so for every
+	// request scope (echohttp.Handler returns after its scope); only then
+	// can no handler spawn into the background scope, which is joined last.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := hs.Shutdown(ctx); err != nil {
+		log.Println("shutdown:", err)
+		hs.Close()
+	}
+	cancel()
+	<-served
+	srv.close()
+	if *selftest {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "selftest:", err)
+			os.Exit(1)
+		}
+		srv.report()
 	}
 }
 
@@ -82,6 +103,7 @@ type server struct {
 	bg        *echo.Scope  // the server's scope: work that outlives a request
 	analytics atomic.Int64 // analytics records written
 	cancelled atomic.Int64 // requests whose scope ended by client cancellation
+	summary   string       // the self-test's findings, printed by report
 }
 
 func newServer(p *pool.Pool) *server {
@@ -90,18 +112,23 @@ func newServer(p *pool.Pool) *server {
 	return &server{pool: p, bg: bg}
 }
 
-// close joins the server's background work. Call it once no request can
-// start any more.
+// close joins the server's background work. Call it once no handler runs
+// any more (after http.Server.Shutdown has returned): a handler still
+// running could spawn into the scope after its Wait, which panics.
 func (s *server) close() {
 	if err := s.bg.Wait(); err != nil {
 		log.Println("background work failed:", err)
 	}
 }
 
-func (s *server) routes() http.Handler {
+// handler routes /quote. echohttp.Handler runs every request in a scope on
+// the server's pool at its Priority header's priority (none: Normal), with
+// a 2 s deadline; r.Context() in the handlers carries that scope.
+func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /quote", s.quote)
-	return mux
+	return echohttp.Handler(mux, echohttp.WithPool(s.pool),
+		echohttp.WithScopeOptions(echo.WithName("request"), echo.WithTimeout(2*time.Second)))
 }
 
 type quote struct {
@@ -118,8 +145,8 @@ func (s *server) quote(w http.ResponseWriter, r *http.Request) {
 	}
 	var q quote
 	q.Item = item
-	// The request's ctx is cancelled when the client goes away: the scope,
-	// and every child in it, sees that at once.
+	// The request's scope is cancelled when the client goes away, and so is
+	// this nested one, which waits for the two parts of the answer.
 	err = echo.Nursery(r.Context(), func(ctx context.Context) error {
 		echo.Go(ctx, echo.High, func(ctx context.Context) error {
 			q.Price = price(item)
@@ -131,13 +158,15 @@ func (s *server) quote(w http.ResponseWriter, r *http.Request) {
 			return err
 		})
 		return nil
-	}, echo.WithPool(s.pool), echo.WithName("quote"), echo.WithTimeout(2*time.Second))
+	}, echo.WithName("quote"))
 	switch {
 	case errors.Is(err, context.Canceled):
 		s.cancelled.Add(1)
 		return // the client is gone; nobody reads the answer
 	case err != nil:
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		// Not err.Error(): errors are for the log, not for the client.
+		log.Printf("quote %d: %v", item, err)
+		http.Error(w, "quote unavailable", http.StatusServiceUnavailable)
 		return
 	}
 	s.bg.Go(echo.Low, func(ctx context.Context) error {
@@ -212,15 +241,21 @@ func selfTest(url string, s *server, n int) error {
 	}
 	stopBackground()
 	bg.Wait()
-	s.close()
 
 	slices.Sort(lat)
-	fmt.Printf("%d requests on a pool of %d workers kept busy by Low background work:\n", n, s.pool.Stats().Workers)
-	fmt.Printf("  latency p50 %v  p99 %v  max %v\n", lat[len(lat)/2].Round(time.Microsecond),
-		lat[len(lat)*99/100].Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
-	fmt.Printf("  analytics records written (Low): %d\n", s.analytics.Load())
-	fmt.Printf("  abandoned by the client: %d (scopes that saw the cancellation so far: %d)\n", abandoned, s.cancelled.Load())
+	s.summary = fmt.Sprintf("%d requests on a pool of %d workers kept busy by Low background work:\n", n, s.pool.Stats().Workers) +
+		fmt.Sprintf("  latency p50 %v  p99 %v  max %v\n", lat[len(lat)/2].Round(time.Microsecond),
+			lat[len(lat)*99/100].Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond)) +
+		fmt.Sprintf("  abandoned by the client: %d", abandoned)
 	return nil
+}
+
+// report prints what the self-test saw, once the server has shut down and
+// its background work is joined, so the counts are final.
+func (s *server) report() {
+	fmt.Println(s.summary)
+	fmt.Printf("  scopes that saw their client go away: %d\n", s.cancelled.Load())
+	fmt.Printf("  analytics records written (Low): %d\n", s.analytics.Load())
 }
 
 // background keeps the pool busy with CPU-bound Low tasks until ctx ends,
