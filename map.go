@@ -1,0 +1,95 @@
+package echo
+
+import (
+	"context"
+	"fmt"
+)
+
+// Map calls fn for every element of in, concurrently within the scope's
+// options, and returns the results in input order, or the first failure
+// (fail-fast).
+//
+// Map opens a scope on ctx (nested in ctx's scope, if any, as [NewScope]
+// does) with opts, spawns one child of priority p per element, and waits
+// for them all, so it has every property of a scope: [WithLimit] bounds how
+// many elements are in flight, [WithTimeout] and [WithName] apply, the first
+// error or panic cancels the remaining elements (elements not yet started
+// are not started), a panic comes back as a [*PanicError], and a caller on a
+// pool worker runs queued elements itself while it waits, so Map nests in
+// children, [Stream]s and other Maps on a small pool.
+//
+// If any element fails, Map returns a nil slice and the error that
+// [Scope.Wait] returns: the first failure, and any that happened at the same
+// time, combined with multierr; with [WithCollectAll] every element runs and
+// the error lists every failure. (For each element's own result or error,
+// in order, use [Stream] with WithCollectAll.) If ctx is cancelled first,
+// the error is ctx's cause. Otherwise the slice has len(in) results, and on
+// an empty in it is empty and non-nil.
+//
+// fn(ctx, in[i]) writes to no shared state of Map's: its result goes to the
+// i'th slot. Map panics if ctx or fn is nil, if p is not High, Normal or
+// Low, or if an Option is nil.
+func Map[T, R any](ctx context.Context, p Priority, in []T, fn func(ctx context.Context, v T) (R, error), opts ...Option) ([]R, error) {
+	checkCall("Map", ctx, p, fn == nil)
+	if len(in) == 0 {
+		for _, o := range opts {
+			if o == nil {
+				panic("echo: Map called with a nil Option")
+			}
+		}
+		return []R{}, nil
+	}
+	m := &mapping[T, R]{in: in, out: make([]R, len(in)), fn: fn}
+	s := newScope(ctx, "Map", opts)
+	for i := range in {
+		cancelled := s.ctx.Err() != nil
+		s.Go(p, m.elem(i))
+		if cancelled {
+			// An element failed, or ctx was cancelled: Go starts no more
+			// children. The one it just skipped marks the scope cut
+			// short, so Wait reports the cause if nothing failed; the
+			// rest need not be offered.
+			break
+		}
+	}
+	if err := s.Wait(); err != nil {
+		return nil, err
+	}
+	return m.out, nil
+}
+
+// mapping is one Map call's shared state: each child reads in[i] and
+// writes out[i] only, and Wait's join orders those writes before Map
+// returns out.
+type mapping[T, R any] struct {
+	in  []T
+	out []R
+	fn  func(ctx context.Context, v T) (R, error)
+}
+
+// elem returns the child for element i. The closure holds just m and i, so
+// an element costs one small allocation besides the scope's child.
+func (m *mapping[T, R]) elem(i int) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		r, err := m.fn(ctx, m.in[i])
+		if err != nil {
+			return err
+		}
+		m.out[i] = r
+		return nil
+	}
+}
+
+// checkCall panics, naming fname, on a nil ctx, a nil function or an
+// unknown priority: the misuse common to Map, First, Hedge and Stream.
+func checkCall(fname string, ctx context.Context, p Priority, nilFn bool) {
+	if ctx == nil {
+		panic("echo: " + fname + " called with a nil ctx")
+	}
+	if nilFn {
+		panic("echo: " + fname + " called with a nil fn")
+	}
+	if !p.Valid() {
+		panic(fmt.Sprintf("echo: %s called with unknown priority %v; use echo.High, echo.Normal or echo.Low", fname, p))
+	}
+}
