@@ -3,6 +3,7 @@ package echo
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 )
 
 // Map calls fn for every element of in, concurrently within the scope's
@@ -26,8 +27,7 @@ import (
 // the error is ctx's cause. Otherwise the slice has len(in) results, and on
 // an empty in it is empty and non-nil.
 //
-// fn(ctx, in[i]) writes to no shared state of Map's: its result goes to the
-// i'th slot. Map panics if ctx or fn is nil, if p is not High, Normal or
+// The result of fn(ctx, in[i]) is the i'th result. Map panics if ctx or fn is nil, if p is not High, Normal or
 // Low, or if an Option is nil.
 func Map[T, R any](ctx context.Context, p Priority, in []T, fn func(ctx context.Context, v T) (R, error), opts ...Option) ([]R, error) {
 	checkCall("Map", ctx, p, fn == nil)
@@ -41,9 +41,10 @@ func Map[T, R any](ctx context.Context, p Priority, in []T, fn func(ctx context.
 	}
 	m := &mapping[T, R]{in: in, out: make([]R, len(in)), fn: fn}
 	s := newScope(ctx, "Map", opts)
-	for i := range in {
+	child := m.child // one function value for every element
+	for range in {
 		cancelled := s.ctx.Err() != nil
-		s.Go(p, m.elem(i))
+		s.Go(p, child)
 		if cancelled {
 			// An element failed, or ctx was cancelled: Go starts no more
 			// children. The one it just skipped marks the scope cut
@@ -58,26 +59,28 @@ func Map[T, R any](ctx context.Context, p Priority, in []T, fn func(ctx context.
 	return m.out, nil
 }
 
-// mapping is one Map call's shared state: each child reads in[i] and
+// mapping is one Map call's shared state. Map spawns one child per element
+// (at most len(in)), all running child, and each child takes the next
+// element with next: so every spawned child maps exactly one element, in
+// about the order in which children start, and an element costs no
+// allocation besides the scope's child record. A child reads in[i] and
 // writes out[i] only, and Wait's join orders those writes before Map
 // returns out.
 type mapping[T, R any] struct {
-	in  []T
-	out []R
-	fn  func(ctx context.Context, v T) (R, error)
+	in   []T
+	out  []R
+	fn   func(ctx context.Context, v T) (R, error)
+	next atomic.Int64 // the next element to take
 }
 
-// elem returns the child for element i. The closure holds just m and i, so
-// an element costs one small allocation besides the scope's child.
-func (m *mapping[T, R]) elem(i int) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		r, err := m.fn(ctx, m.in[i])
-		if err != nil {
-			return err
-		}
-		m.out[i] = r
-		return nil
+func (m *mapping[T, R]) child(ctx context.Context) error {
+	i := m.next.Add(1) - 1
+	r, err := m.fn(ctx, m.in[i])
+	if err != nil {
+		return err
 	}
+	m.out[i] = r
+	return nil
 }
 
 // checkCall panics, naming fname, on a nil ctx, a nil function or an
