@@ -26,6 +26,8 @@ type Sizes struct {
 	IOWorkers     int           `json:"io_workers"`
 	MemTasks      int           `json:"mem_tasks"`
 	MemWorkers    int           `json:"mem_workers"`
+	MapElems      int           `json:"map_elems"`
+	MapWork       time.Duration `json:"map_work_ns"`
 	SpinPerMicros float64       `json:"spin_iters_per_us"` // calibration of the CPU-burning loop
 
 	// The server scenario (server.go).
@@ -58,6 +60,8 @@ func defaultSizes(quick bool) Sizes {
 		IOWorkers:    runtime.GOMAXPROCS(0),
 		MemTasks:     1_000_000,
 		MemWorkers:   2,
+		MapElems:     100_000,
+		MapWork:      10 * time.Microsecond,
 
 		ServerRate:     defaultServerRate,
 		ServerCPU:      200 * time.Microsecond,
@@ -79,6 +83,7 @@ func defaultSizes(quick bool) Sizes {
 		s.MemTasks = 50_000
 		s.ServerWarmup = 200 * time.Millisecond
 		s.ServerDuration = time.Second
+		s.MapElems = 10_000
 	}
 	return s
 }
@@ -160,7 +165,7 @@ func scenarioOf(key string) string {
 	return key
 }
 
-var scenarios = []string{"fanout", "priority", "forkjoin", "iofanout", "memory", "server"}
+var scenarios = []string{"fanout", "priority", "forkjoin", "iofanout", "memory", "server", "map"}
 
 // defaultServerRate is the server scenario's load (see server.go);
 // serverRate, from -rate, overrides it.
@@ -262,6 +267,32 @@ func variants() []Variant {
 			Metrics: serverMetrics,
 			Primary: "p99 ms",
 			Timeout: 60 * time.Second, OnTimeout: "timeout",
+		},
+		{
+			Key:   "map/noop",
+			Title: "Map: a function over a slice, results in order, no-op function",
+			Description: "out[i] = fn(in[i]) for N elements, each library's idiomatic map with results " +
+				"(echo.Map, conc iter.MapErr, errgroup by hand: a goroutine per element writing out[i])",
+			Metrics: []Metric{{"ns/elem", "ns"}, {"allocs/elem", "allocs"}, {"B/elem", "B"}},
+			Primary: "ns/elem",
+			Timeout: 60 * time.Second, OnTimeout: "timeout",
+		},
+		{
+			Key:         "map/10us",
+			Title:       "Map: a function over a slice, results in order, 10 µs of CPU per element",
+			Description: "as map/noop, with a function that spins the CPU for about 10 µs (calibrated, not a sleep)",
+			Metrics:     []Metric{{"ns/elem", "ns"}, {"allocs/elem", "allocs"}, {"B/elem", "B"}},
+			Primary:     "ns/elem",
+			Timeout:     120 * time.Second, OnTimeout: "timeout",
+		},
+		{
+			Key:   "map/io",
+			Title: "Map: a function over a slice, results in order, the function sleeps (I/O)",
+			Description: "as map/noop, with a function that sleeps (a stand-in for a backend call); wall time per element: " +
+				"a map with a fixed number of goroutines needs N/that many sleeps in sequence",
+			Metrics: []Metric{{"ns/elem", "ns"}, {"allocs/elem", "allocs"}, {"B/elem", "B"}},
+			Primary: "ns/elem",
+			Timeout: 120 * time.Second, OnTimeout: "timeout",
 		},
 	}
 }

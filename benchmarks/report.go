@@ -47,6 +47,14 @@ func sizesOf(key string, sz Sizes) string {
 	case "server":
 		return fmt.Sprintf("%d requests/s for %v after %v of warm-up; High part %v CPU + backend %v; background %d tasks x %v CPU in flight",
 			sz.ServerRate, sz.ServerDuration, sz.ServerWarmup, sz.ServerCPU, sz.ServerBackend, sz.ServerInFlight, sz.ServerLowWork)
+	case "map":
+		switch key {
+		case "map/10us":
+			return fmt.Sprintf("N=%d elements x %v CPU", sz.MapElems, sz.MapWork)
+		case "map/io":
+			return fmt.Sprintf("N=%d elements x sleep %v", sz.IOTasks, sz.IOSleep)
+		}
+		return fmt.Sprintf("N=%d elements", sz.MapElems)
 	}
 	return ""
 }
