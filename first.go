@@ -40,7 +40,11 @@ var errWon = errors.New("echo: another function returned first")
 // [*PanicError], even if another function succeeded.
 //
 // A caller on a pool worker runs queued functions itself while it waits,
-// as [Scope.Wait] does. See [Hedge] to start the functions one after
+// as [Scope.Wait] does, so First nests in children, [Map] and [Stream] on a
+// small pool. On a pool that cannot add a worker while that one runs a slow
+// function, the others wait for a worker: First then answers when that
+// function returns, so a function that only ends when it is cancelled needs
+// a pool that can grow (the default). See [Hedge] to start the functions one after
 // another instead of all at once. First panics if ctx or a function is nil,
 // if fns is empty, or if p is not High, Normal or Low.
 func First[T any](ctx context.Context, p Priority, fns ...func(ctx context.Context) (T, error)) (T, error) {
