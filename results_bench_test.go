@@ -62,7 +62,7 @@ func BenchmarkMap(b *testing.B) {
 			}},
 			{"errgroup", mapErrgroup[int, int]},
 		} {
-			b.Run(fmt.Sprintf("fn=%s/%s", w.name, impl.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("fn=%s/impl=%s", w.name, impl.name), func(b *testing.B) {
 				b.ReportAllocs()
 				ctx := context.Background()
 				for b.Loop() {
