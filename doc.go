@@ -60,6 +60,15 @@
 //     failure to the enclosing scope; a panic raised during a Goexit is
 //     reported as a [*PanicError].
 //
+// For results rather than just errors, [Map] applies a function to a slice
+// and returns the results in input order (or the first failure), [First]
+// returns the first of several functions to succeed and cancels and joins
+// the rest ([Hedge] starts each only if the previous one is slow), and
+// [Stream] maps an iterator lazily within a bounded window, yielding
+// results in input order. Each runs its calls as children of a scope on
+// ctx, so priorities, fail-fast, [*PanicError], help-while-waiting and
+// nesting work as for [Go], and none leaves a goroutine behind.
+//
 // [Group] and [WithContext] are a drop-in replacement for
 // golang.org/x/sync/errgroup with its exact semantics (every function on its
 // own goroutine), except that panics are returned as [*PanicError].
