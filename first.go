@@ -16,6 +16,11 @@ import (
 // function has returned a result.
 var errWon = errors.New("echo: another function returned first")
 
+// errGoexit stands for the result of a function given to Map, First, Hedge
+// or Stream that called runtime.Goexit instead of returning (for example
+// through testing.T.FailNow): it has no result, so it counts as failed.
+var errGoexit = errors.New("echo: the function called runtime.Goexit instead of returning")
+
 // First runs fns concurrently and returns the first successful result; the
 // others are cancelled and joined before First returns. If all fail, every
 // error.
@@ -124,12 +129,16 @@ func first[T any](ctx context.Context, fname string, p Priority, d time.Duration
 // does not report. A panic goes to the scope and cancels everyone.
 func (r *race[T]) attempt(fn func(ctx context.Context) (T, error), i int) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		v, err := fn(ctx)
-		if err != nil {
-			r.errs[i] = err
-			if r.failed != nil {
-				r.failed <- struct{}{} // never blocks: one token per function
+		returned := false
+		defer func() {
+			if !returned { // runtime.Goexit: the attempt failed, say so
+				r.fail(i, errGoexit)
 			}
+		}()
+		v, err := fn(ctx)
+		returned = true
+		if err != nil {
+			r.fail(i, err)
 			return nil
 		}
 		if r.won.CompareAndSwap(false, true) {
@@ -137,6 +146,14 @@ func (r *race[T]) attempt(fn func(ctx context.Context) (T, error), i int) func(c
 			r.s.Cancel(errWon)
 		}
 		return nil
+	}
+}
+
+// fail records that function i failed with err.
+func (r *race[T]) fail(i int, err error) {
+	r.errs[i] = err
+	if r.failed != nil {
+		r.failed <- struct{}{} // never blocks: one token per function
 	}
 }
 

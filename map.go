@@ -28,7 +28,8 @@ import (
 // an empty in it is empty and non-nil.
 //
 // The result of fn(ctx, in[i]) is the i'th result. Map panics if ctx or fn is nil, if p is not High, Normal or
-// Low, or if an Option is nil.
+// Low, or if an Option is nil. An fn that calls runtime.Goexit fails Map
+// like an error.
 func Map[T, R any](ctx context.Context, p Priority, in []T, fn func(ctx context.Context, v T) (R, error), opts ...Option) ([]R, error) {
 	checkCall("Map", ctx, p, fn == nil)
 	if len(in) == 0 {
@@ -39,8 +40,8 @@ func Map[T, R any](ctx context.Context, p Priority, in []T, fn func(ctx context.
 		}
 		return []R{}, nil
 	}
-	m := &mapping[T, R]{in: in, out: make([]R, len(in)), fn: fn}
 	s := newScope(ctx, "Map", opts)
+	m := &mapping[T, R]{s: s, in: in, out: make([]R, len(in)), fn: fn}
 	child := m.child // one function value for every element
 	for range in {
 		cancelled := s.ctx.Err() != nil
@@ -56,6 +57,9 @@ func Map[T, R any](ctx context.Context, p Priority, in []T, fn func(ctx context.
 	if err := s.Wait(); err != nil {
 		return nil, err
 	}
+	if m.exited.Load() {
+		return nil, errGoexit // a child with no result, and no error the scope reports
+	}
 	return m.out, nil
 }
 
@@ -67,15 +71,28 @@ func Map[T, R any](ctx context.Context, p Priority, in []T, fn func(ctx context.
 // writes out[i] only, and Wait's join orders those writes before Map
 // returns out.
 type mapping[T, R any] struct {
+	s    *Scope
 	in   []T
 	out  []R
 	fn   func(ctx context.Context, v T) (R, error)
 	next atomic.Int64 // the next element to take
+	// exited is set by an element whose fn called runtime.Goexit: the
+	// scope counts such a child done with no error, but Map has no result
+	// for it.
+	exited atomic.Bool
 }
 
 func (m *mapping[T, R]) child(ctx context.Context) error {
 	i := m.next.Add(1) - 1
+	returned := false
+	defer func() {
+		if !returned {
+			m.exited.Store(true)
+			m.s.Cancel(errGoexit) // fail-fast, as for an error
+		}
+	}()
 	r, err := m.fn(ctx, m.in[i])
+	returned = true
 	if err != nil {
 		return err
 	}

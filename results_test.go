@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"go.uber.org/multierr"
 
 	"github.com/echo-scheduler/echo/pool"
 )
@@ -226,4 +227,51 @@ func TestResultFunctionsMisusePanicsNamingTheFunction(t *testing.T) {
 			t.Errorf("%s: panicked with %v; want a message starting %q", c.name, got, c.want)
 		}
 	}
+}
+
+// TestResultFunctionsCountGoexitAsFailure: a function that calls
+// runtime.Goexit (as t.FailNow does) has no result; Map, First and Stream
+// report it as a failure instead of a zero result (the scope itself counts
+// such a child done with no error).
+func TestResultFunctionsCountGoexitAsFailure(t *testing.T) {
+	checkNoLeak(t)
+	run := WithPool(newPool(t, 2))
+	ctx := context.Background()
+	within(t, timeoutLong, "Goexit in Map, First and Stream", func() {
+		out, err := Map(ctx, Normal, []int{0, 1, 2}, func(ctx context.Context, v int) (int, error) {
+			if v == 1 {
+				runtime.Goexit()
+			}
+			return v, nil
+		}, run)
+		if !errors.Is(err, errGoexit) || out != nil {
+			t.Errorf("Map = %v, %v; want nil and errGoexit", out, err)
+		}
+
+		err = Nursery(ctx, func(ctx context.Context) error {
+			v, err := First(ctx, Normal,
+				func(context.Context) (int, error) { runtime.Goexit(); return 1, nil },
+				func(context.Context) (int, error) { return 0, errElem })
+			if errs := multierr.Errors(err); v != 0 || len(errs) != 2 || errs[0] != errGoexit || errs[1] != errElem {
+				t.Errorf("First = %v, %v; want 0 and [errGoexit errElem]", v, err)
+			}
+			return nil
+		}, run)
+		if err != nil {
+			t.Error(err)
+		}
+
+		var got []error
+		for _, err := range Stream(ctx, Normal, slices.Values([]int{0, 1, 2, 3}), func(ctx context.Context, v int) (int, error) {
+			if v == 2 {
+				runtime.Goexit()
+			}
+			return v, nil
+		}, run) {
+			got = append(got, err)
+		}
+		if len(got) != 3 || got[0] != nil || got[1] != nil || got[2] != errGoexit {
+			t.Errorf("Stream yielded errors %v; want nil, nil, errGoexit", got)
+		}
+	})
 }

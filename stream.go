@@ -47,7 +47,8 @@ var errStreamStopped = errors.New("echo: Stream consumer stopped")
 // worker runs the element it waits for itself if no worker has started it,
 // so Streams nest in Map and in each other on a small pool.
 //
-// Stream panics if ctx, in or fn is nil, if p is not High, Normal or Low,
+// An fn that calls runtime.Goexit fails its element like an error (the
+// goroutine still exits). Stream panics if ctx, in or fn is nil, if p is not High, Normal or Low,
 // or if an Option is nil.
 func Stream[T, R any](ctx context.Context, p Priority, in iter.Seq[T], fn func(ctx context.Context, v T) (R, error), opts ...Option) iter.Seq2[R, error] {
 	checkCall("Stream", ctx, p, fn == nil)
@@ -212,23 +213,26 @@ func (st *stream[T, R]) spawn(v T) {
 }
 
 // compute runs fn on the element claimed in sl and hands its result to the
-// consumer.
+// consumer, also if fn calls runtime.Goexit (the element then failed).
 func (st *stream[T, R]) compute(ctx context.Context, sl *slot[T, R]) {
 	v := sl.v
 	var zeroT T
 	sl.v = zeroT // the slot holds no input once it runs
 	var r R
-	err := protect(ctx, func(ctx context.Context) (err error) {
+	err := errGoexit // unless fn returns
+	defer func() {
+		if err != nil {
+			var zero R
+			r = zero
+			st.failed.Store(true)
+		}
+		sl.r, sl.err = r, err
+		sl.done <- struct{}{}
+	}()
+	err = protect(ctx, func(ctx context.Context) (err error) {
 		r, err = st.fn(ctx, v)
 		return err
 	}, nil)
-	if err != nil {
-		var zero R
-		r = zero
-		st.failed.Store(true)
-	}
-	sl.r, sl.err = r, err
-	sl.done <- struct{}{}
 }
 
 // await waits until the result of element next, in sl, is there, and
