@@ -82,8 +82,10 @@ func Stream[T, R any](ctx context.Context, p Priority, in iter.Seq[T], fn func(c
 			slots:      make([]slot[T, R], window),
 		}
 		for i := range st.slots {
-			st.slots[i].done = make(chan struct{}, 1)
-			st.slots[i].owner.Store(-1)
+			sl := &st.slots[i]
+			sl.done = make(chan struct{}, 1)
+			sl.owner.Store(-1)
+			sl.run = func(ctx context.Context) error { st.runSlot(ctx, sl); return nil }
 		}
 		st.run(in, yield)
 	}
@@ -113,13 +115,19 @@ type stream[T, R any] struct {
 type slot[T, R any] struct {
 	// owner is k while element k may still be claimed, -1 once it has been
 	// (or while the slot is free). Whoever moves it from k to -1 with a CAS
-	// runs fn or decides the element never runs, exactly once: the scope's
-	// child, the consumer helping (on a pool worker), or the consumer
-	// settling an element of a cancelled scope. Indices only grow, so a
-	// stale child of an element that the consumer claimed itself cannot
-	// claim a later element of the same slot (no ABA). The consumer stores
+	// runs fn or decides the element never runs, exactly once: a child of
+	// the slot, the consumer helping (on a pool worker), or the consumer
+	// settling an element of a cancelled scope. The consumer stores
 	// owner = k after it has written v, so a successful CAS observes v.
+	//
+	// The slot's children all run the slot's one function, run, which
+	// claims whichever element the slot holds at the time. A child left
+	// queued after the consumer claimed its element itself may so run a
+	// later element of the slot, and that element's own child then finds
+	// nothing to claim: each element still runs once, and at most one
+	// child per element is ever spawned.
 	owner atomic.Int64
+	run   func(ctx context.Context) error
 	v     T
 	r     R
 	err   error
@@ -197,19 +205,30 @@ func (st *stream[T, R]) yieldNext(yield func(R, error) bool, wait bool) bool {
 	return true
 }
 
-// spawn takes v as the next element into its slot and spawns its child.
+// spawn takes v as the next element into its slot and spawns a child to
+// run it.
 func (st *stream[T, R]) spawn(v T) {
 	k := st.pulled
 	sl := &st.slots[k%int64(len(st.slots))]
 	sl.v = v
 	sl.owner.Store(k)
 	st.pulled++
-	st.s.Go(st.prio, func(ctx context.Context) error {
+	st.s.Go(st.prio, sl.run)
+}
+
+// runSlot is a slot's child function: it runs the element the slot holds,
+// unless another claimant has taken it (see slot.owner).
+func (st *stream[T, R]) runSlot(ctx context.Context, sl *slot[T, R]) {
+	for {
+		k := sl.owner.Load()
+		if k < 0 {
+			return
+		}
 		if sl.owner.CompareAndSwap(k, -1) {
 			st.compute(ctx, sl)
+			return
 		}
-		return nil
-	})
+	}
 }
 
 // compute runs fn on the element claimed in sl and hands its result to the
