@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,14 +36,42 @@ func mapErrgroup[T, R any](ctx context.Context, in []T, fn func(ctx context.Cont
 	return out, nil
 }
 
+// workSink keeps the compiler from deleting cpuWork's loop.
+var workSink atomic.Uint64
+
+// cpuWork burns the CPU for iters xorshift steps: work that, unlike a
+// clock-based spin, takes longer when its goroutine gets less CPU.
+func cpuWork(iters int) {
+	x := uint64(88172645463325252)
+	for range iters {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+	}
+	workSink.Add(x)
+}
+
+// itersPer10us is cpuWork's iterations for 10 µs on this machine: the best
+// of several timed rounds, so a preempted round does not skew it.
+var itersPer10us = sync.OnceValue(func() int {
+	const iters = 1_000_000
+	best := time.Duration(1 << 62)
+	for range 7 {
+		t0 := time.Now()
+		cpuWork(iters)
+		best = min(best, time.Since(t0))
+	}
+	return int(iters * (10 * time.Microsecond) / best)
+})
+
 // resultWorkloads are the element functions of the Map and Stream
-// benchmarks: a no-op, and 10 µs of CPU work.
+// benchmarks: a no-op, and 10 µs of CPU work (calibrated).
 var resultWorkloads = []struct {
 	name string
 	fn   func(ctx context.Context, v int) (int, error)
 }{
 	{"noop", func(ctx context.Context, v int) (int, error) { return v, nil }},
-	{"10us", func(ctx context.Context, v int) (int, error) { spin(10 * time.Microsecond); return v, nil }},
+	{"10us", func(ctx context.Context, v int) (int, error) { cpuWork(itersPer10us()); return v, nil }},
 }
 
 // BenchmarkMap compares Map with the same map written by hand with errgroup
