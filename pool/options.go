@@ -17,7 +17,6 @@ type config struct {
 	panicHandler func(value any, stack []byte)
 	name         string
 	pin          bool
-	noGrowth     bool // tests: the monitor never adds workers (Block still lends)
 }
 
 // DefaultIdleTimeout is how long an extra worker (one added because tasks
