@@ -8,17 +8,18 @@ import "time"
 // applies the decision; nothing here reads a clock or a shared variable.
 //
 // The rules judge blocking from the pool's own progress, never from the
-// process's scheduler: a worker is stuck when it has been inside its current
-// task for longTask or more without submitting anything through its ctx
-// (a task that keeps spawning children, such as one waiting on a scope while
-// it runs the scope's children itself, is making progress), or when its task
-// declared with Block that it blocks. A busy process does not hide a stuck
-// worker: a worker waiting for a CPU between two tasks (it yields at task
-// boundaries, see yield.go) is not inside a task, and one blocked in a task
-// is stuck whether or not the CPUs are busy.
+// process's scheduler. A worker is stuck when it has been inside its current
+// task for longTask or more, since before the previous check, without
+// submitting anything through its ctx (a task that keeps spawning children,
+// such as one that waits on a scope while it runs the scope's children
+// itself, is making progress); a task inside Block is stuck by declaration.
+// A busy process does not hide a stuck worker: a worker that waits for a CPU
+// between two tasks (it yields at task boundaries, see yield.go) is not
+// inside a task, and one blocked in a task is stuck whether or not the CPUs
+// are busy.
 //
 // Costs are asymmetric. Missing a blocked worker makes the rest of an I/O
-// fan-out wait in line (10–35x slower than a goroutine per task); adding a
+// fan-out wait in line (10-35x slower than a goroutine per task); adding a
 // worker for a task that was in fact busy on the CPU costs a little
 // over-subscription, which is what a goroutine per task does all the time.
 // So:
@@ -26,26 +27,24 @@ import "time"
 //   - Stand-ins: while tasks are queued, the pool keeps base workers that
 //     are not held (stuck at two checks in a row in the same task, or inside
 //     Block): one spare per held worker, so the base workers' CPU
-//     parallelism is always available to queued work. Two checks, because a
+//     parallelism stays available to queued work. Two checks, because a
 //     loaded machine's OS deschedules a worker's thread for a millisecond
-//     now and then, which makes one check see a short task as stuck.
-//   - Blocking backlog: when at least base workers are inside tasks (not
-//     counting tasks inside Block, which say that they block, not what the
-//     queued tasks are like, and counting workers between tasks that have
-//     just finished a long one, which in a busy process may wait a while
-//     for a CPU), every one of them is stuck or has just finished a task that took longTask
-//     or more, and the pool as a whole started tasks at the pace of tasks
-//     that long (by Little's law: starts*longTask <= inTask*window), the
-//     queued tasks are most likely of the same kind, and a stand-in per
-//     stuck worker would grow the pool one round at a time (a round is at
-//     least a timer tick, ~1 ms here). So when two checks in a row see
-//     it, over blockingFor at least (2 ms, counting the window before the
+//     now and then, and one check would then see a short task as stuck.
+//   - Blocking backlog: when at least base workers show long tasks (stuck,
+//     or just finished a task of longTask or more: inside a task or waiting
+//     between two, which in a busy process may take a while), none shows a
+//     short one, and the pool as a whole starts tasks at the pace of tasks
+//     that long (Little's law: starts*longTask <= inTask*window), the
+//     queued tasks are most likely of the same kind. A stand-in per stuck
+//     worker would then grow the pool one round at a time (a round is at
+//     least a timer tick, ~1 ms here), so when two checks in a row see this
+//     over blockingFor or more (2 ms, counting the window before the
 //     first), the pool grows at once to the whole backlog. Not at the first
 //     sight: on a machine whose CPUs are shared with other processes the OS
 //     may deschedule every worker thread for a while, which makes short
-//     tasks look long; the same sign again later is a pattern. Both signs are needed: one task slowed down by
-//     the OS (a loaded machine deschedules a thread for milliseconds) makes
-//     one worker look stuck, not the pool's pace slow.
+//     tasks look long; the same sign again later is a pattern. (Tasks inside
+//     Block are left out: they say that they block, not what the queued
+//     tasks are like.)
 //   - Retire: after calmChecks checks in a row, over calmFor at least, with
 //     no growth, no blocking backlog and no stuck worker (other than tasks
 //     inside Block), the extra workers (other than stand-ins for tasks
@@ -56,8 +55,10 @@ import "time"
 //
 // A CPU-bound backlog of short tasks grows nothing: its workers finish
 // their tasks in less than longTask. A task that runs on the CPU for
-// longTask or more without spawning anything looks stuck and gets a stand-in
-// (a goroutine per task would have over-subscribed the CPUs the same way).
+// longTask or more without spawning anything looks stuck and may get a
+// stand-in, and a backlog of such tasks may be run like one of blocking
+// tasks (a goroutine per task would have over-subscribed the CPUs the same
+// way).
 const (
 	// longTask is how long a worker must be inside one task, without
 	// spawning, before it counts as stuck.
