@@ -33,6 +33,13 @@ func busyProcess(t testing.TB) (stop func()) {
 
 var sink atomic.Uint64
 
+// overcommitted reports whether the process has more Ps than the machine
+// has CPUs (go test -cpu 8 on a 2-CPU machine): the OS then deschedules
+// worker threads in the middle of short tasks for milliseconds, which the
+// pool cannot tell from a task that blocks, and a guard on the number of
+// extra workers can only be logged.
+func overcommitted() bool { return runtime.GOMAXPROCS(0) > runtime.NumCPU() }
+
 // TestSleepFanoutInBusyProcess: while goroutines outside the pool keep every
 // P busy, 100 tasks that each sleep 50 ms on a default pool complete in
 // about one sleep time, as 100 goroutines would: blocked workers must not
@@ -141,11 +148,11 @@ func TestCPUBacklogKeepsBaseWorkers(t *testing.T) {
 			}
 			t.Logf("max extra workers seen: %d; %v", maxExtra.Load(), p.Stats())
 			if m := maxExtra.Load(); m > 2 {
-				if busy && raceEnabled {
-					// The race detector in a busy process on a loaded
-					// machine stretches 100 µs tasks to milliseconds of
+				if busy && raceEnabled || overcommitted() {
+					// The race detector in a busy process, or more Ps
+					// than CPUs, stretch 100 µs tasks to milliseconds of
 					// wall time: they are no longer short tasks.
-					t.Skipf("under -race in a busy process: a CPU-bound backlog grew the pool to 2+%d workers", m)
+					t.Skipf("under -race in a busy process or with more Ps than CPUs: a CPU-bound backlog grew the pool to 2+%d workers", m)
 				}
 				t.Fatalf("a CPU-bound backlog grew the pool to 2+%d workers, want at most 2+2", m)
 			}
@@ -183,6 +190,9 @@ func TestBlockInLoopDoesNotInflate(t *testing.T) {
 	recv(t, done, "the task that calls Block in a loop")
 	backlog.Wait()
 	t.Logf("max extra workers during 2,000 Blocks: %d; %v", maxExtra, p.Stats())
+	if maxExtra > 3 && overcommitted() {
+		t.Skipf("with more Ps than CPUs: Block in a loop grew the pool to 2+%d workers (stand-ins for descheduled threads)", maxExtra)
+	}
 	if maxExtra > 3 {
 		t.Fatalf("Block in a loop grew the pool to 2+%d workers, want at most one spare per blocked worker (2+1, +2 for the monitor)", maxExtra)
 	}

@@ -27,9 +27,10 @@ import "time"
 //   - Stand-ins: while tasks are queued, the pool keeps base workers that
 //     are not held (stuck at two checks in a row in the same task, or inside
 //     Block): one spare per held worker, so the base workers' CPU
-//     parallelism stays available to queued work. Two checks, because a
-//     loaded machine's OS deschedules a worker's thread for a millisecond
-//     now and then, and one check would then see a short task as stuck.
+//     parallelism stays available to queued work, up to base stand-ins.
+//     Two checks, because a loaded machine's OS deschedules a worker's
+//     thread for a millisecond now and then, and one check would then see
+//     a short task as stuck.
 //   - Blocking backlog: when at least base workers show long tasks (stuck,
 //     or just finished a task of longTask or more: inside a task or waiting
 //     between two, which in a busy process may take a while), none shows a
@@ -46,7 +47,7 @@ import "time"
 //     Block are left out: they say that they block, not what the queued
 //     tasks are like.)
 //   - Retire: after calmChecks checks in a row, over calmFor at least, with
-//     no growth, no blocking backlog and no stuck worker (other than tasks
+//     no growth, no blocking backlog and no held worker (other than tasks
 //     inside Block), the extra workers (other than stand-ins for tasks
 //     inside Block) retire at their next task boundary. That undoes growth
 //     when the blocking ends while tasks keep coming (extras would otherwise
@@ -123,7 +124,15 @@ func decide(v view, h *history) decision {
 	blockingBacklog := long > 0 && long >= v.base && v.short == 0 &&
 		time.Duration(v.starts)*longTask <= time.Duration(max(in, 1))*max(v.window, longTask)
 	if need > 0 {
-		grow := v.base + v.held - v.workers // stand-ins: base workers not held
+		// Stand-ins: base workers not held. Every task inside Block gets
+		// one (it said it blocks: a pool whose workers all wait in Block
+		// for queue room must not stall); other held workers get at most
+		// base (a held worker's stand-in that is held in turn gets none:
+		// on a machine with more Ps than CPUs the OS deschedules worker
+		// threads for milliseconds, and stand-ins for those would only add
+		// threads to deschedule; a backlog of blocking tasks is the rule
+		// below).
+		grow := v.base + v.declared + min(v.held-v.declared, v.base) - v.workers
 		if blockingBacklog && h.blocking && v.now-h.blockingSince >= blockingFor {
 			grow = need
 		}
@@ -135,7 +144,7 @@ func decide(v view, h *history) decision {
 	case !h.blocking:
 		h.blocking, h.blockingSince = true, v.now-v.window
 	}
-	if d.grow > 0 || blockingBacklog || v.stuck > v.declared {
+	if d.grow > 0 || blockingBacklog || v.held > v.declared {
 		h.calm = 0
 		return d
 	}

@@ -144,9 +144,29 @@ func TestDecideHeldWorkerInterruptsCalm(t *testing.T) {
 	var h history
 	for i := range 10 {
 		v.now = time.Duration(10+i) * ms
-		v.stuck = i % 2 // a worker stuck at every other check
+		v.stuck, v.held = 1, i%2 // a worker stuck, held at every other check
 		if d := decide(v, &h); d.retire >= 0 {
-			t.Fatalf("check %d: retire %d, want none while workers keep getting stuck", i, d.retire)
+			t.Fatalf("check %d: retire %d, want none while a worker keeps being held", i, d.retire)
 		}
+	}
+}
+
+func TestDecideStandInsAtMostBase(t *testing.T) {
+	v := quietView()
+	v.workers, v.inTask, v.stuck, v.held, v.short = 4, 4, 4, 4, 0 // base and stand-ins all held
+	var h history
+	if d := decide(v, &h); d.grow != 0 {
+		t.Fatalf("2 base workers with 2 stand-ins, all held: grow %d, want 0 (at most base stand-ins)", d.grow)
+	}
+}
+
+func TestDecideEveryDeclaredBlockGetsAStandIn(t *testing.T) {
+	v := quietView()
+	// 2 base workers and 2 spares, all inside Block (waiting for room in a
+	// full queue that only workers can make): a fifth worker.
+	v.queued, v.workers, v.inTask, v.stuck, v.held, v.declared, v.short = 1, 4, 4, 4, 4, 4, 0
+	var h history
+	if d := decide(v, &h); d.grow != 1 {
+		t.Fatalf("every worker inside Block, 1 task queued: grow %d, want 1", d.grow)
 	}
 }
