@@ -19,6 +19,7 @@ type config struct {
 	name       string
 	hasPrio    bool
 	prio       Priority
+	blocking   bool // WithBlocking (blocking.go)
 }
 
 // WithPool runs the scope's children on p. Without it a scope uses the pool

@@ -125,9 +125,12 @@ func newScope(ctx context.Context, fname string, opts []Option) *Scope {
 	case cfg.runner != nil:
 		s.run = cfg.runner
 	case outer != nil:
-		s.run = outer.s.run
+		s.run = unblocking(outer.s.run)
 	default:
 		s.run = pool.Default()
+	}
+	if cfg.blocking {
+		s.run = goroutines{s.run}
 	}
 	switch {
 	case cfg.hasPrio:

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"time"
 )
@@ -24,6 +25,9 @@ type Sizes struct {
 	IOTasks       int           `json:"io_tasks"`
 	IOSleep       time.Duration `json:"io_sleep_ns"`
 	IOWorkers     int           `json:"io_workers"`
+	BusyTasks     int           `json:"busy_tasks"`
+	BusySleep     time.Duration `json:"busy_sleep_ns"`
+	BusyPool      int           `json:"busy_pool"`
 	MemTasks      int           `json:"mem_tasks"`
 	MemWorkers    int           `json:"mem_workers"`
 	MapElems      int           `json:"map_elems"`
@@ -58,6 +62,9 @@ func defaultSizes(quick bool) Sizes {
 		IOTasks:      2_000,
 		IOSleep:      time.Millisecond,
 		IOWorkers:    runtime.GOMAXPROCS(0),
+		BusyTasks:    100,
+		BusySleep:    5 * time.Millisecond,
+		BusyPool:     100,
 		MemTasks:     1_000_000,
 		MemWorkers:   2,
 		MapElems:     100_000,
@@ -165,7 +172,7 @@ func scenarioOf(key string) string {
 	return key
 }
 
-var scenarios = []string{"fanout", "priority", "forkjoin", "iofanout", "memory", "server", "map"}
+var scenarios = []string{"fanout", "priority", "forkjoin", "iofanout", "busyio", "memory", "server", "map"}
 
 // defaultServerRate is the server scenario's load (see server.go);
 // serverRate, from -rate, overrides it.
@@ -175,6 +182,10 @@ var serverRate int
 
 // variants lists every workload in run order.
 func variants() []Variant {
+	return slices.Concat(coreVariants(), busyioVariants())
+}
+
+func coreVariants() []Variant {
 	return []Variant{
 		{
 			Key:         "fanout/unbounded",

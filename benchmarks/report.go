@@ -42,6 +42,9 @@ func sizesOf(key string, sz Sizes) string {
 			return fmt.Sprintf("N=%d tasks x sleep %v, W=%d", sz.IOTasks, sz.IOSleep, sz.IOWorkers)
 		}
 		return fmt.Sprintf("N=%d tasks x sleep %v", sz.IOTasks, sz.IOSleep)
+	case "busyio":
+		return fmt.Sprintf("N=%d tasks x sleep %v, GOMAXPROCS spinners outside the pools; pool100: limit %d",
+			sz.BusyTasks, sz.BusySleep, sz.BusyPool)
 	case "memory":
 		return fmt.Sprintf("N=%d pending tasks, pools with %d workers", sz.MemTasks, sz.MemWorkers)
 	case "server":

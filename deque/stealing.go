@@ -33,6 +33,18 @@ import (
 // head of the lowest lane's injector is taken within fairEvery takes of any
 // single Local, whatever flood of higher-priority values arrives meanwhile.
 //
+// # Steal turn (anti-starvation bound for deques)
+//
+// Halfway between two fair picks, a Local takes its value from the other
+// Locals' deques before its own deque and the injector (in the lane the
+// priority rule chose), visiting the victims round robin from the one after
+// its last steal turn's, oldest value first. Without it a value in the deque
+// of a Local whose owner is busy elsewhere (for example waiting for that very
+// value) would wait as long as the injector stays non-empty. With it, while
+// its lane is the most urgent non-empty one, the oldest value of any Local's
+// deque is taken within fairEvery*L takes of any other single Local, where L
+// is the number of registered Locals.
+//
 // # Counting
 //
 // counts[p] is incremented before a value of priority p is published in any
@@ -84,6 +96,7 @@ type Local[T Prioritized] struct {
 	// Owner-only state: plain fields, ordered by the ownership rule.
 	rng       uint64 // wyrand state for victim selection
 	sinceFair int    // values taken since the last fair pick
+	victim    int    // where the next steal turn starts in the victim list
 }
 
 // NewStealingQueue returns an empty queue whose Locals make a fair pick
@@ -202,7 +215,7 @@ func (l *Local[T]) Next() (v T, stolen, ok bool) {
 			if q.counts[p].Load() == 0 {
 				continue
 			}
-			if v, stolen, ok = l.take(p, true); ok {
+			if v, stolen, ok = l.take(p, takeFair); ok {
 				l.sinceFair = 0
 				return v, stolen, true
 			}
@@ -210,11 +223,15 @@ func (l *Local[T]) Next() (v T, stolen, ok bool) {
 		// Nothing anywhere (or only values in flight): the scan below
 		// will find nothing either, but a value may have just arrived.
 	}
+	mode := takeNormal
+	if l.sinceFair == q.fairEvery/2 {
+		mode = takeSteal
+	}
 	for _, p := range byUrgency {
 		if q.counts[p].Load() == 0 {
 			continue // proves lane p empty: skip it without touching a deque
 		}
-		if v, stolen, ok = l.take(p, false); ok {
+		if v, stolen, ok = l.take(p, mode); ok {
 			l.sinceFair++
 			return v, stolen, true
 		}
@@ -222,11 +239,24 @@ func (l *Local[T]) Next() (v T, stolen, ok bool) {
 	return v, false, false
 }
 
-// take takes one value of lane p: own deque, injector, victims (or, for a
-// fair pick, injector, own oldest, victims).
-func (l *Local[T]) take(p Priority, fair bool) (v T, stolen, ok bool) {
+// How take looks for a value in a lane.
+const (
+	takeNormal = iota // own newest, injector, a random victim's oldest
+	takeFair          // injector, own oldest, a random victim's oldest
+	takeSteal         // the victims' oldest round robin, own newest, injector
+)
+
+// take takes one value of lane p in the order of mode (see takeNormal).
+func (l *Local[T]) take(p Priority, mode int) (v T, stolen, ok bool) {
 	q := l.q
 	own := l.lanes != nil
+	if mode == takeSteal {
+		if v, ok = l.stealRoundRobin(p); ok {
+			return v, true, true
+		}
+		mode = takeNormal
+	}
+	fair := mode == takeFair
 	if own && !fair {
 		if v, ok = l.lanes[p].Pop(); ok {
 			q.counts[p].Add(-1) // after taking: counts stay >= contents
@@ -264,6 +294,27 @@ func (l *Local[T]) take(p Priority, fair bool) (v T, stolen, ok bool) {
 		}
 	}
 	return v, false, false
+}
+
+// stealRoundRobin steals the oldest value of lane p from the first victim,
+// in list order from l.victim on, that has one, and moves l.victim past it.
+func (l *Local[T]) stealRoundRobin(p Priority) (v T, ok bool) {
+	q := l.q
+	victims := *q.locals.Load()
+	n := len(victims)
+	for i := 0; i < n; i++ {
+		j := (l.victim + i) % n
+		victim := victims[j]
+		if victim == l {
+			continue
+		}
+		if v, ok = victim.lanes[p].Steal(); ok {
+			q.counts[p].Add(-1)
+			l.victim = j + 1
+			return v, true
+		}
+	}
+	return v, false
 }
 
 // randn returns a pseudo-random int in [0, n) from l's private wyrand

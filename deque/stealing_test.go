@@ -324,3 +324,33 @@ func TestZeroPriorityIsNormalLanesMostUrgentFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestStealTurnBound: a value in the deque of a Local that takes nothing (its
+// owner is busy, for example waiting for that value) is taken by another
+// Local within fairEvery*L of its takes while the injector of the same lane
+// stays full.
+func TestStealTurnBound(t *testing.T) {
+	const fair = 16
+	q := NewStealingQueue[item](fair)
+	blocked := q.AddLocal()
+	other := q.AddLocal()
+	locals := 2
+	blocked.Push(item{id: -1, prio: Normal})
+	for i := range 10 * fair * locals {
+		q.Push(item{id: i, prio: Normal})
+	}
+	for takes := 1; takes <= fair*locals; takes++ {
+		v, stolen, ok := other.Next()
+		if !ok {
+			t.Fatal("Next found nothing with the injector full")
+		}
+		if v.id == -1 {
+			if !stolen {
+				t.Fatal("the value from the other Local's deque was not reported stolen")
+			}
+			t.Logf("taken at take %d", takes)
+			return
+		}
+	}
+	t.Fatalf("the value in a non-taking Local's deque was not taken within %d takes of another Local", fair*locals)
+}

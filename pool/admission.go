@@ -50,7 +50,13 @@ func (s *state) submit(ctx context.Context, t task, wait bool) error {
 	if sampled() {
 		t.enq = now()
 	}
-	if w := workerOf(ctx); w != nil && w.s == s && w.local != nil && w.owner.CompareAndSwap(false, true) {
+	w := workerOf(ctx)
+	if w != nil && w.s == s {
+		w.subs.Add(1) // w's task is making progress (see the monitor)
+	} else {
+		w = nil
+	}
+	if w != nil && w.local != nil && w.owner.CompareAndSwap(false, true) {
 		// We hold w's owner flag: no other goroutine is using w's deque as
 		// owner (see worker.owner), so this Push is a legal owner call.
 		w.local.Push(t)
@@ -76,9 +82,6 @@ func (s *state) waitSpace(ctx context.Context) error {
 }
 
 func (s *state) waitSpaceSlow(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	for {
 		s.spaceMu.Lock()
 		ch := s.spaceCh

@@ -358,3 +358,66 @@ func BenchmarkCPUBacklogWithTicker(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBusyIOFanout: 100 tasks that each sleep 5 ms, submitted from one
+// goroutine, while GOMAXPROCS goroutines outside the pool spin on the CPU
+// (a loaded server's other handlers): wall time per fan-out. "pool" is the
+// default configuration (reused across ops), "pool-100" a pool of 100 base
+// workers; "errgroup" is one goroutine per task.
+func BenchmarkBusyIOFanout(b *testing.B) {
+	const n, sleep = 100, 5 * time.Millisecond
+	task := func(wg *sync.WaitGroup) func() { return func() { time.Sleep(sleep); wg.Done() } }
+	run := func(b *testing.B, p *Pool) {
+		defer busyProcess(b)()
+		b.ReportAllocs()
+		for b.Loop() {
+			var wg sync.WaitGroup
+			wg.Add(n)
+			for range n {
+				if err := p.Submit(bg, Normal, task(&wg)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wg.Wait()
+		}
+	}
+	b.Run("pool", func(b *testing.B) {
+		p := New()
+		defer stop(b, p)
+		run(b, p)
+	})
+	b.Run("pool-cold", func(b *testing.B) {
+		defer busyProcess(b)()
+		b.ReportAllocs()
+		for b.Loop() {
+			p := New()
+			var wg sync.WaitGroup
+			wg.Add(n)
+			for range n {
+				if err := p.Submit(bg, Normal, task(&wg)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wg.Wait()
+			b.StopTimer()
+			stop(b, p)
+			b.StartTimer()
+		}
+	})
+	b.Run("pool-100", func(b *testing.B) {
+		p := New(WithWorkers(n))
+		defer stop(b, p)
+		run(b, p)
+	})
+	b.Run("errgroup", func(b *testing.B) {
+		defer busyProcess(b)()
+		b.ReportAllocs()
+		for b.Loop() {
+			var g errgroup.Group
+			for range n {
+				g.Go(func() error { time.Sleep(sleep); return nil })
+			}
+			g.Wait()
+		}
+	})
+}

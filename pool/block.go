@@ -1,45 +1,93 @@
 package pool
 
-import "context"
+import (
+	"context"
+	"runtime"
+)
 
 // Block runs fn, which is about to block (waiting on a channel, a scope, a
-// lock, I/O), and returns when fn returns. If ctx is a task's ctx from
-// [Pool.Go] (or derived from one), the task's pool counts its worker as
-// blocked while fn runs and, if tasks are queued, lends a spare worker at
-// once: it wakes a parked worker or starts an extra one (within
-// WithMaxWorkers), as Java's ForkJoinPool.managedBlock and Tokio's
-// block_in_place do. Work that arrives later while fn blocks is covered by
-// the pool's liveness monitor, which also counts declared blocks. Extra
-// workers retire after the idle timeout. From any other ctx Block just calls
-// fn. It panics if fn is nil.
+// lock, I/O), and returns when fn returns. Correct code does not need it:
+// the pool notices a task that blocks by itself (see the package doc). Block
+// only says so at once. If ctx is a task's ctx from [Pool.Go] (or derived
+// from one), the task's worker counts as blocked while fn runs and, if
+// tasks are queued and fewer tasks than GOMAXPROCS are running on the CPU
+// meanwhile, the pool lends it one spare worker for as long as fn runs: a
+// parked worker, or an extra one (within WithMaxWorkers), as Java's
+// ForkJoinPool.managedBlock and Tokio's block_in_place do. When fn returns
+// the loan is returned: a spare started for it exits at its next task
+// boundary (or is lent again by the worker's next Block). At most one spare
+// stands in for a worker at a time, so Block in a loop does not grow the
+// pool; a Block nested in another (or called at the same time from another
+// goroutine with the same task's ctx) just calls fn. From any other ctx
+// Block just calls fn. It panics if fn is nil.
 func Block(ctx context.Context, fn func()) {
 	if fn == nil {
 		panic("pool: Block called with a nil function")
 	}
 	w := workerOf(ctx)
-	if w == nil {
+	if w == nil || !w.inBlock.CompareAndSwap(false, true) {
 		fn()
 		return
 	}
 	s := w.s
+	w.subs.Add(1) // entering and leaving Block is progress of the task (see the monitor)
 	s.blocked.Add(1)
-	defer s.blocked.Add(-1)
-	if s.count() > 0 {
-		s.lend()
-	}
+	var spare *worker
+	defer func() {
+		// Return the loan. The CAS fails only if the spare has exited
+		// meanwhile (retired as surplus: see worker.exit); the spare's
+		// own CAS loanBack -> loanGone decides whether it exits or is lent
+		// again by our next Block.
+		if spare != nil {
+			spare.loan.CompareAndSwap(loanOut, loanBack)
+		}
+		s.blocked.Add(-1)
+		w.subs.Add(1)
+		w.inBlock.Store(false) // releases w.lent to the next Block (happens-before through the CAS)
+	}()
+	spare = s.lend(w)
 	fn()
 }
 
-// lend makes sure a worker other than the caller's is available to run
-// queued work.
-func (s *state) lend() {
-	if s.spinning.Load() > 0 {
-		return // a worker is already searching for work
+// Loan states of an extra worker started by Block.
+const (
+	loanNone = iota // not a loan
+	loanOut         // lent to a blocked worker
+	loanBack        // returned: exit at the next task boundary, unless lent again
+	loanGone        // exiting
+)
+
+// lend makes sure a worker other than w is available to run queued work
+// while w's task blocks, and returns the spare if it is a loan to give back
+// (nil if none was needed, or a parked worker was woken).
+func (s *state) lend(w *worker) *worker {
+	if s.count() == 0 || s.spinning.Load() > 0 {
+		return nil // nothing queued, or a worker is already searching for it
+	}
+	// Workers not parked or searching, less the blocked ones, approximate
+	// the tasks running on the CPU. When they are GOMAXPROCS or more, the
+	// CPUs are busy without a spare.
+	running := s.workers.Load() - s.nidle.Load() - s.spinning.Load() - s.blocked.Load()
+	if int(running) >= runtime.GOMAXPROCS(0) {
+		return nil
+	}
+	if p := w.lent; p != nil && p.loan.CompareAndSwap(loanBack, loanOut) {
+		return p // our previous spare has not exited yet: lend it again
 	}
 	if s.nidle.Load() > 0 && s.wakeOne() {
-		return
+		return nil
 	}
-	s.spawnExtras(1, false)
+	if p := s.spawnExtras(1, true); p != nil {
+		w.lent = p
+		return p
+	}
+	return nil
+}
+
+// loanReturned reports whether this extra worker is a returned loan and
+// must exit now (it claims the exit, so a Block cannot lend it again).
+func (w *worker) loanReturned() bool {
+	return w.loan.Load() == loanBack && w.loan.CompareAndSwap(loanBack, loanGone)
 }
 
 // OnWorker reports whether ctx is the ctx of a task running on one of p's

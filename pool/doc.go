@@ -33,13 +33,22 @@
 // most 16*workers starts of other tasks pool-wide, however many High tasks
 // keep arriving. Normal tasks get the same bound against High.
 //
+// A task queued on a worker's own deque has a bound too: halfway between two
+// of those picks, a worker takes from the other workers' deques before the
+// injector, visiting them round robin. So while its priority is the most
+// urgent one queued, the oldest task of a busy worker's deque (for example
+// the child that the worker's own task waits for) is started within 16*B
+// task starts of any other worker, B being the number of base workers,
+// however many tasks keep arriving in the injector.
+//
 // # Sharing the CPU
 //
 // A worker that runs tasks back to back yields its P (runtime.Gosched) at
 // the first task boundary after about 1 ms, so the rest of the process gets
 // a P within about a millisecond even while every worker is busy, and the Go
 // scheduler can spread the workers over the Ps (see yield.go for the
-// measurement that motivated it).
+// measurement that motivated it). A task that alone took a millisecond or
+// more (it blocked, giving its P up) starts a new turn instead.
 //
 // # Idle workers
 //
@@ -55,21 +64,45 @@
 // # Blocking tasks and extra workers
 //
 // A task that blocks (on a channel, a lock, a sleep, I/O) holds its worker.
-// The pool has a liveness monitor, a goroutine that runs only while tasks
-// are queued: when tasks wait, a CPU is idle and some worker inside a task
-// is neither running nor runnable (for 20 µs with no task starting, or for
-// 1 ms while other workers keep starting tasks), it doubles the number of
-// workers, again and again while that holds, up to [WithMaxWorkers]. A
-// CPU-bound backlog does not add workers (a short wait of a busy worker, on
-// a lock or a GC assist, can add a round now and then, which the surplus
-// rule below removes again). Extra workers have no deque: tasks
-// they submit go to the injector. They retire after [WithIdleTimeout]
-// (default 1 s) without work, or, when every CPU is busy and no worker is
-// blocked (they are surplus), as soon as they finish their current task. A task that knows it is about to block can say
-// so with [Block], which lends a spare worker at once instead of waiting for
-// the monitor. So tasks that wait for each other complete on a small pool,
-// and an I/O fan-out runs about as concurrently as with one goroutine per
-// task.
+// The pool keeps queued work moving without being told: a liveness monitor,
+// a goroutine that runs only while tasks are queued and sleeps on a timer
+// between checks (about every millisecond; it never spins), judges from the
+// pool's own progress, not from idle CPUs, so it works the same in a
+// process whose CPUs are kept busy by other goroutines:
+//
+//   - a worker that has been inside one task for 500 µs or more, at two
+//     checks in a row, without submitting anything, gets a stand-in: an
+//     extra worker, so that as many workers as [WithWorkers] says stay free
+//     to run queued tasks;
+//   - when the workers' tasks all take 500 µs or more and the pool starts
+//     tasks at that slow pace, seen twice over 2 ms, the queued tasks are
+//     most likely of the same kind: the pool adds a worker for every queued
+//     task at once (waking parked ones first, and handing each new one its
+//     first task), as a goroutine per task would have run them.
+//
+// A CPU-bound backlog of short tasks adds no workers; a task that runs on
+// the CPU for 500 µs or more without spawning may be given a stand-in, which
+// over-subscribes the CPUs a little, as a goroutine per task does. Extra
+// workers have no deque (tasks they submit go to the injector). Those added
+// for a backlog exit when they find the queue empty; the others retire when
+// the monitor sees no stuck worker for 3 ms (at their next task boundary),
+// or after [WithIdleTimeout] parked. See growth.go for the rules and their
+// reasons, and BenchmarkBusyIOFanout and BenchmarkSleepFanout for the
+// figures.
+//
+// So tasks that wait for each other complete on a small pool, and an I/O
+// fan-out runs about as concurrently as with one goroutine per task.
+// [WithWorkers] therefore sets CPU parallelism, not a cap on how many
+// blocking tasks run at once: pool.New(pool.WithWorkers(4)) may run a
+// thousand sleeping tasks at once. To protect a backend, cap concurrency
+// with [WithMaxWorkers] (base and extra workers together) or, per scope,
+// with the root package's WithLimit (see the example of WithMaxWorkers).
+//
+// A task that knows it is about to block may say so with [Block], which
+// lends it one spare worker at once (if tasks are queued and fewer than
+// GOMAXPROCS tasks are running) and takes it back when the blocking call
+// returns. Correct code does not need Block; it only saves the monitor's
+// first millisecond.
 //
 // # Faults
 //
@@ -88,13 +121,15 @@
 // at once with [ErrClosed] (also to waiting Submits and to follow-up work
 // submitted by running tasks), runs every task accepted before, exactly
 // once, and joins every worker. If the *Pool becomes unreachable without
-// Stop, a cleanup on it begins Stop, so a forgotten pool does not leak its
-// workers for ever (the Go form of Echo's Drop guard).
+// Stop, a cleanup stops the dropped pool, so a forgotten pool does not leak
+// its workers for ever.
 //
 // # testing/synctest
 //
 // A pool created outside a synctest bubble runs its tasks on goroutines
 // outside the bubble, so those tasks cannot use the bubble's channels and
 // timers. In a synctest test, create the pool inside the bubble and Stop it
-// there.
+// there: no goroutine of the pool spins or polls the clock, so the bubble's
+// clock advances while tasks sleep on its timers, and the pool grows for
+// them as it would outside (TestInSynctestBubble).
 package pool

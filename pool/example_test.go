@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/echo-scheduler/echo/pool"
 )
@@ -113,4 +114,35 @@ func ExamplePool_Stats() {
 	fmt.Println(st.Submitted, st.Completed, st.Wait[pool.Normal].Count)
 	// Output:
 	// 10 10 10
+}
+
+// WithWorkers sets CPU parallelism, not a cap: tasks that block get extra
+// workers. To protect a backend that takes at most 3 calls at once, cap the
+// pool with WithMaxWorkers (or, for one scope's children, use the root
+// package's WithLimit).
+func ExampleWithMaxWorkers() {
+	p := pool.New(pool.WithWorkers(2), pool.WithMaxWorkers(3))
+	defer p.Stop(context.Background())
+
+	var mu sync.Mutex
+	running, most := 0, 0
+	backendCall := func() {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond) // the call blocks its worker
+		mu.Lock()
+		running--
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		p.Submit(context.Background(), pool.Normal, func() { backendCall(); wg.Done() })
+	}
+	wg.Wait()
+	fmt.Println("at most 3 calls at once:", most <= 3)
+	// Output:
+	// at most 3 calls at once: true
 }

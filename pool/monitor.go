@@ -2,109 +2,79 @@ package pool
 
 import (
 	"runtime"
-	"runtime/metrics"
 	"sync/atomic"
 	"time"
+
+	"github.com/echo-scheduler/echo/deque"
 )
 
-// The liveness monitor (semantics 6 of DESIGN.md).
+// The liveness monitor.
 //
 // A task that blocks (channel, lock, sleep, I/O) holds its worker. When
-// every worker is blocked, queued work would wait forever, or, for an I/O
+// workers are blocked, queued work would wait for them, or, for an I/O
 // fan-out, run one batch of blocked tasks at a time. The monitor notices and
-// adds extra workers.
+// adds workers; the rules are in growth.go.
 //
 // It is one goroutine that runs only while tasks are queued: it parks on a
 // channel when the queue is empty and is woken by a push that finds no free
 // worker, or by a worker that starts a task while more remain queued (see
-// notify and loop in worker.go). An idle pool has no ticking goroutine.
-// While tasks are queued it decides that workers are blocked when all of
-// these hold:
+// notify in park.go). An idle pool has no ticking goroutine. While tasks are
+// queued it sleeps on a timer for tick between checks; it never spins or
+// polls the clock, so it costs one timer wake-up per check and works inside
+// a testing/synctest bubble, whose clock advances only when every goroutine
+// of the bubble is durably blocked.
 //
-//   - more tasks are queued than workers are parked or searching (those
-//     will take queued tasks);
-//   - some P is idle: the Ps running (runtime/metrics
-//     /sched/goroutines/running counts Ps in state running) minus the
-//     monitor's own, plus the runnable goroutines, are fewer than GOMAXPROCS;
-//   - some worker inside a task is neither running nor runnable: the workers
-//     in tasks (counted per worker, see inTask) outnumber the busy Ps and
-//     runnable goroutines (or a task declared it with Block).
+// Each check reads the pool's own progress, never the process's scheduler:
+// for each worker, whether it is inside a task, since when (workers stamp
+// their tasks' start and end while the monitor is awake: mon.watching), how
+// long its previous task took, and whether its task submitted anything
+// since the last check. A busy process does not change what those say.
 //
-// The last condition keeps CPU-bound backlogs from triggering growth even on
-// a machine with more CPUs than workers (WithWorkers(2) on 64 cores stays at
-// 2 workers); the second keeps growth off while CPUs are saturated. When the
-// condition has held long enough (see episode: stuckWindow with no task
-// started meanwhile, or progressWindow over dozens of reads while tasks kept
-// starting), the monitor doubles the number of workers, bounded by the
-// queued tasks beyond the free workers and by WithMaxWorkers, and waits
-// until the new workers have started; then it judges afresh. 2,000 tasks
-// that sleep 1 ms get ~2,000 workers after 10 doublings, each a few tens of
-// µs.
+// Growth wakes parked workers first, all the needed ones at once (not one
+// after another through the searchers' chain), and starts new extra
+// workers for the rest in one batch.
 //
-// The same reads retire surplus extras: when every P is busy and no worker
-// in a task is blocked on minCalmReads more reads than not (and none since
-// the last growth), the base workers
-// alone would keep the CPUs busy, so the monitor asks every extra worker to
-// retire at its next task boundary (state.shrink). That undoes growth after
-// the blocking ends while tasks keep coming (no idle timeout would expire),
-// and after a wait that only looked like blocking.
-//
-// Timers fire with ~1 ms granularity here (measured: a 10 µs time.Sleep takes
-// 0.6–1.1 ms), far too coarse for that. So while workers recently looked
-// blocked (within spinFor, or wakeSpin after the monitor woke up) it polls
-// every readEvery without sleeping:
-//
-//   - while no goroutine is runnable, it spins on the clock, on a P that is
-//     idle anyway. A runtime.Gosched loop would be worse here: each yield
-//     puts the monitor on the global run queue, which keeps another P
-//     spinning in the scheduler, and the metrics count spinning Ps as
-//     running, so the monitor would hide the very idle P it looks for
-//     (measured: growth stalled until the submit loop ended);
-//   - while goroutines are runnable, it yields to them (runtime.Gosched),
-//     but for at most maxYields reads in a row, then sleeps a tick: a P
-//     whose local queue is empty takes the monitor off the global queue
-//     before it would steal from another P, so an endless yield loop can
-//     keep runnable goroutines waiting in the queue of a P whose thread the
-//     OS is not running (measured on this loaded 2-CPU machine: a 2 ms storm
-//     of yields).
-//
-// Otherwise it sleeps pollTick between checks. So the monitor costs CPU only
-// while tasks are queued and workers look blocked. metrics.Read of the two
-// values costs ~120 ns (measured, with 2,000 goroutines; it takes the
-// scheduler lock).
-const (
-	stuckWindow    = 20 * time.Microsecond
-	minStreak      = 3
-	progressWindow = time.Millisecond
-	progressStreak = 40
-	spinFor        = time.Millisecond
-	wakeSpin       = 100 * time.Microsecond
-	readEvery      = 5 * time.Microsecond
-	pollTick       = time.Millisecond
-	maxYields      = 64 // reads in a row with runnable goroutines before the monitor sleeps
-	minCalmReads   = 8  // net reads with surplus extras before they retire
-)
+// Timers fire with ~1 ms granularity here whatever is asked (measured: a
+// 20 µs time.Sleep takes 1.06–1.1 ms, also while another P is busy), so a
+// check comes about every millisecond; the rules are built for that (see
+// growth.go: a backlog behind workers that all look blocked is grown in one
+// step).
+const tick = 500 * time.Microsecond
 
 type monitor struct {
-	parked    atomic.Bool
-	wake      chan struct{} // buffer 1: one token per successful unpark CAS
-	samples   []metrics.Sample
-	runnable  int64 // at the last read; monitor goroutine only
-	busyReads int   // consecutive reads that saw runnable goroutines
+	parked   atomic.Bool
+	watching atomic.Bool   // awake: workers time their tasks (see worker.begin)
+	since    atomic.Int64  // when watching began (the monitor's watchSince, for workers)
+	wake     chan struct{} // buffer 1: one token per successful unpark CAS
+	pokes    chan struct{} // buffer 1: see poke
 
-	// Growth hand-shake (see grow): workers of the last batch not yet
-	// started, and the signal of the last one (buffer 1).
-	starting atomic.Int32
-	started  chan struct{}
-	timer    *time.Timer // monitor goroutine only
+	// Monitor goroutine only.
+	local      *deque.Local[task] // a thief: grow takes new workers' first tasks with it
+	timer      *time.Timer
+	hist       history
+	grown      bool   // grown in this episode: pokes are ignored
+	lastCheck  int64  // when the last check ran
+	lastStarts uint64 // tasks started at the last check
+	watchSince int64  // when watching began: tasks not timed started before it
 }
 
 func (m *monitor) init() {
 	m.wake = make(chan struct{}, 1)
-	m.started = make(chan struct{}, 1)
-	m.samples = []metrics.Sample{
-		{Name: "/sched/goroutines/running:goroutines"},
-		{Name: "/sched/goroutines/runnable:goroutines"},
+	m.pokes = make(chan struct{}, 1)
+}
+
+// poke asks the monitor, if it is between two checks, to check at once: a
+// worker has just finished a task that took longTask or more while tasks
+// are queued, which is the first sign of a blocking backlog. The first check
+// then comes when that sign appears, not up to a timer tick later. Pokes
+// come only from long tasks' ends, and the monitor heeds them only until
+// its first growth in an episode of checks (from waking to parking), so it
+// never spins on them: with a hundred extra workers in I/O, pokes would
+// otherwise come every few microseconds.
+func (m *monitor) poke() {
+	select {
+	case m.pokes <- struct{}{}:
+	default:
 	}
 }
 
@@ -117,118 +87,180 @@ func (m *monitor) wakeUp() {
 
 func (s *state) monitorLoop() {
 	defer s.dropLive()
-	ep := episode{since: -1} // the growth condition's current run of reads
-	calmReads := 0           // reads on which the extras looked surplus, less those on which not
-	lastSign := int64(0)     // last time workers looked blocked with work queued
-	lastRead := int64(0)
+	if s.cfg.name != "" {
+		setLabels(s.cfg.name) // extras it starts inherit them
+	}
+	m := &s.mon
+	m.timer = time.NewTimer(tick)
+	m.timer.Stop()
+	s.startWatching()
 	for {
-		n := s.count()
-		if n == 0 {
+		if s.count() == 0 {
 			if s.closed() {
 				return
 			}
+			m.watching.Store(false)
 			s.monitorPark()
-			// Watch closely for a short while after waking: the workers
-			// that took the first tasks may be about to block.
-			ep.since, lastSign = -1, now()-int64(spinFor-wakeSpin)
+			s.startWatching()
 			continue
 		}
-		if s.nidle.Load() > 0 && s.spinning.Load() == 0 {
+		// Sleep, not select on quit as well: after Stop began, quit stays
+		// closed, and the monitor must go on checking until the accepted
+		// tasks have started.
+		m.timer.Reset(tick)
+		pokes := m.pokes
+		if m.grown {
+			pokes = nil // see poke: only the first sign of an episode
+		}
+		select {
+		case <-m.timer.C:
+		case <-pokes:
+			m.timer.Stop()
+		}
+		if s.nidle.Load() > 0 && s.spinning.Load() == 0 && s.count() > 0 {
 			s.wakeOne() // safety net; notify normally does this
 		}
-		t := now()
-		if t-lastRead >= int64(readEvery) {
-			lastRead = t
-			grow, calm := s.judge()
-			if calm {
-				// Surplus extras (added for tasks that no longer block, or
-				// for a wait that only looked like blocking): after enough
-				// calm reads, let them all retire at their next task
-				// boundary.
-				if calmReads++; calmReads >= minCalmReads {
-					s.shrink.Store(s.extras.Load())
-					calmReads = 0
+		d := decide(s.observe(), &m.hist)
+		if d.grow > 0 {
+			m.grown = true
+			s.shrink.Store(0)
+			s.grow(d.grow)
+		}
+		if d.retire >= 0 {
+			s.shrink.Store(int32(d.retire))
+		}
+	}
+}
+
+// startWatching begins an episode of checks: workers time their tasks from
+// now on; tasks not timed started before now.
+func (s *state) startWatching() {
+	m := &s.mon
+	m.hist = history{}
+	m.grown = false
+	select {
+	case <-m.pokes: // stale
+	default:
+	}
+	m.lastStarts = s.starts()
+	m.lastCheck = now()
+	m.watchSince = m.lastCheck
+	m.since.Store(m.watchSince)
+	m.watching.Store(true)
+}
+
+// observe gathers one check's view of the pool (see growth.go).
+func (s *state) observe() view {
+	m := &s.mon
+	t := now()
+	v := view{
+		queued:     int(s.count()),
+		parked:     int(s.nidle.Load()),
+		workers:    int(s.workers.Load()),
+		base:       len(s.base),
+		maxWorkers: s.cfg.maxWorkers,
+		procs:      runtime.GOMAXPROCS(0),
+	}
+	window := t - m.lastCheck
+	recent := func(w *worker) bool {
+		e := w.lastEnd.Load()
+		return e != 0 && t-e <= max(window, 4*int64(longTask))
+	}
+	look := func(w *worker) {
+		subs := w.subs.Load()
+		spawned := subs != w.mSubs
+		w.mSubs = subs
+		if w.seq.Load()&1 == 0 {
+			w.mStuck = 0
+			// Between tasks. One whose last task was long and ended
+			// recently is still evidence of long tasks: in a busy process
+			// it may wait a while for a CPU before it takes the next one.
+			if recent(w) {
+				if w.lastDur.Load() >= int64(longTask) {
+					v.betweenLong++
+				} else {
+					v.short++
 				}
-			} else if calmReads > 0 {
-				calmReads-- // a noisy read only delays the decision
 			}
-			if grow {
-				calmReads = 0
-				s.shrink.Store(0)
-				lastSign = t
-				if ep.observe(t, s.starts()) {
-					free := int64(s.nidle.Load() + s.spinning.Load())
-					s.grow(int(min(int64(s.workers.Load()), n-free)))
-					t = now()
-					ep.since, lastSign = -1, t
-					continue // judge again at once, with the new workers running
-				}
+			return
+		}
+		v.inTask++
+		seq := w.seq.Load()
+		if w.inBlock.Load() {
+			v.stuck++
+			v.held++
+			v.declared++
+			return
+		}
+		since := w.since.Load()
+		if since == 0 {
+			since = m.watchSince // not timed: it started before watching began
+		}
+		// Stuck: in the same task for longTask or more, and since before
+		// the last check (a whole window: a task that the OS or the Go
+		// scheduler only delayed for a moment does not count).
+		if !spawned && t-since >= int64(longTask) && since <= m.lastCheck {
+			v.stuck++
+			if w.mStuck == seq {
+				v.held++ // stuck in the same task at the last check too
+			}
+			w.mStuck = seq
+			return
+		}
+		w.mStuck = 0
+		// Its previous task was long and ended recently: within the
+		// window, or a few longTasks (the first check after the monitor
+		// woke may come a while after the first tasks of a burst ended).
+		if recent(w) {
+			if w.lastDur.Load() >= int64(longTask) {
+				v.recentLong++
 			} else {
-				ep.since = -1
+				v.short++
 			}
 		}
-		switch {
-		case t-lastSign >= int64(spinFor):
-			time.Sleep(pollTick) // nothing looked blocked for a while: poll slowly
-		case s.mon.runnable > 0 && s.mon.busyReads < maxYields:
-			runtime.Gosched() // others want a CPU: let them run first
-		case s.mon.runnable > 0:
-			// Goroutines stayed runnable over several reads: they may sit
-			// in the run queue of a P whose thread the OS is not running.
-			// Yielding again would keep this P busy with the monitor (it
-			// picks the monitor off the global queue instead of stealing
-			// them), so park for a tick and let this P steal them.
-			time.Sleep(pollTick)
-		default:
-			// Wait readEvery on an otherwise idle P without yielding. A
-			// yield loop would be worse: it puts the monitor on the global
-			// run queue each time, which keeps another P spinning in the
-			// scheduler, and the metrics count spinning Ps as running, so
-			// the monitor would hide the idle P it is looking for.
-			for end := t + int64(readEvery); now() < end && s.count() > 0; {
-			}
+		// Otherwise (its first task, started recently) it says nothing yet.
+	}
+	for _, w := range s.base {
+		look(w)
+	}
+	// Exited extras are dropped here, not by themselves: a thousand of
+	// them exiting at once would queue on extraMu.
+	s.extraMu.Lock()
+	list := s.extraList[:0]
+	for _, w := range s.extraList {
+		if !w.gone.Load() {
+			look(w)
+			list = append(list, w)
 		}
 	}
+	clear(s.extraList[len(list):])
+	s.extraList = list
+	s.extraMu.Unlock()
+	st := s.starts()
+	v.starts = int(st - m.lastStarts)
+	v.window = time.Duration(window)
+	v.now = time.Duration(t)
+	m.lastStarts = st
+	m.lastCheck = t
+	return v
 }
 
-// episode follows a run of reads on which the growth condition held, and
-// decides when workers are really blocked:
-//
-//   - every worker stuck: it held on a few reads over stuckWindow with no
-//     task started meanwhile. This is the common case, and the one each
-//     round of an I/O fan-out's growth meets: the new workers take tasks,
-//     block in them, and the starts stop;
-//   - some workers blocked while others keep starting tasks: it held on
-//     every read (dozens of them) for progressWindow.
-//
-// Busy workers wait briefly in ways that look like blocking: a contended
-// lock (the injector's), a GC assist. Measured: growing on the condition
-// alone, or at once again after a growth, let a CPU-bound fork-join grow
-// from 2 to hundreds of workers (extras push to the injector, which is more
-// lock contention, which looks like more blocking). The quiet window, the
-// read streaks and judging afresh after each growth stop that; a few extra
-// workers may still be added in a CPU-bound run (they retire when idle).
-type episode struct {
-	since       int64  // first read of the run; < 0: no run
-	streak      int    // reads in the run
-	quietSince  int64  // first read since tasks last started
-	quietStreak int    // reads since tasks last started
-	startsAt    uint64 // tasks started at quietSince
-}
-
-// observe records a read at time t on which the condition held, with
-// starts tasks started so far, and reports whether to grow.
-func (e *episode) observe(t int64, starts uint64) bool {
-	if e.since < 0 {
-		*e = episode{since: t, quietSince: t, startsAt: starts}
+// starts returns the number of tasks started so far (a sum over the
+// workers' counters).
+func (s *state) starts() uint64 {
+	var n uint64
+	sum := func(ws *workerStats) {
+		for i := range ws.lanes {
+			n += ws.lanes[i].count.Load()
+		}
 	}
-	e.streak++
-	if starts != e.startsAt {
-		e.quietSince, e.quietStreak, e.startsAt = t, 0, starts
+	for _, w := range s.base {
+		sum(w.stats)
 	}
-	e.quietStreak++
-	return t-e.quietSince >= int64(stuckWindow) && e.quietStreak >= minStreak ||
-		t-e.since >= int64(progressWindow) && e.streak >= progressStreak
+	for i := range s.extraSt {
+		sum(&s.extraSt[i])
+	}
+	return n
 }
 
 // monitorPark parks the monitor until a task is pushed or Stop begins.
@@ -252,116 +284,70 @@ func (s *state) monitorPark() {
 	}
 }
 
-// judge reads the scheduler metrics and reports whether workers appear
-// blocked while a P is idle (grow: see the comment at the top of this file)
-// and whether the extra workers look surplus (calm: every P is busy and no
-// worker in a task is blocked, so the base workers alone would keep the
-// CPUs busy).
-func (s *state) judge() (grow, calm bool) {
-	m := &s.mon
-	m.runnable = 0
-	nw := s.workers.Load()
-	// Parked and searching workers will take queued tasks; only a backlog
-	// beyond them can need more workers. (Requiring no free worker at all
-	// would stall growth during an I/O fan-out, where some extras are always
-	// between two tasks.)
-	free := s.nidle.Load() + s.spinning.Load()
-	if int64(free) >= s.count() {
-		return false, false
-	}
-	metrics.Read(m.samples)
-	running := int64(m.samples[0].Value.Uint64())
-	runnable := int64(m.samples[1].Value.Uint64())
-	m.runnable = runnable
-	if runnable > 0 {
-		m.busyReads++
-	} else {
-		m.busyReads = 0
-	}
-	busy := running + runnable - 1 // minus the monitor, which is running
-	// Workers inside a task beyond the busy Ps and runnable goroutines are
-	// blocked in their task. Counting workers in tasks (not all workers not
-	// parked) matters: a worker waiting for the injector's lock is blocked
-	// too, but more workers would only wait with it (measured: counting it
-	// let a no-op submit loop grow the pool to 2,000 workers).
-	blocked := s.inTask() - busy
-	declared := int64(s.blocked.Load())
-	if int(busy) >= runtime.GOMAXPROCS(0) {
-		return false, blocked <= 0 && declared == 0 && s.extras.Load() > 0
-	}
-	blocked = max(blocked, declared)
-	return blocked > 0 && int(nw) < s.cfg.maxWorkers && !s.cfg.noGrowth, false
-}
-
-// grow starts up to n extra workers and waits, without using a CPU, until
-// they have all started (or pollTick passed, or Stop began): on a busy
-// machine the new workers need the CPU more than the monitor does, and
-// judging again before they ran would see them runnable, not blocked.
+// grow makes n more workers available: it wakes up to n parked workers at
+// once and starts extra workers for the rest (within WithMaxWorkers), each
+// with its first task taken off the queue by the monitor. Handing the tasks
+// over matters for a large step: two thousand new workers that all took
+// their first task from the injector at once would queue on its lock
+// (measured: ~10 ms for 2,000, against ~1 ms handed over).
 func (s *state) grow(n int) {
-	m := &s.mon
-	select {
-	case <-m.started: // a stale token from a batch we stopped waiting for
-	default:
-	}
-	m.starting.Store(int32(n))
-	k := s.spawnExtras(n, true)
+	n -= s.wakeParkedN(n)
+	k := s.reserveExtras(n)
 	if k == 0 {
 		return
 	}
-	if k < n && m.starting.Add(int32(k-n)) == 0 {
-		return // fewer spawned than announced, and all have started
-	}
-	if m.timer == nil {
-		m.timer = time.NewTimer(pollTick)
-	} else {
-		m.timer.Reset(pollTick)
-	}
-	select {
-	case <-m.started:
-	case <-m.timer.C:
-	case <-s.quit:
-	}
-	m.timer.Stop()
-}
-
-// inTask returns the number of workers running a task (a sum over the
-// workers' counters).
-func (s *state) inTask() int64 {
-	var n uint64
-	for _, w := range s.base {
-		n += w.stats.inTask.Load()
-	}
-	for i := range s.extraSt {
-		n += s.extraSt[i].inTask.Load()
-	}
-	return int64(n)
-}
-
-// starts returns the number of tasks started so far (a sum over the
-// workers' counters: read only while the monitor suspects blocking).
-func (s *state) starts() uint64 {
-	var n uint64
-	sum := func(ws *workerStats) {
-		for i := range ws.lanes {
-			n += ws.lanes[i].count.Load()
+	ws := make([]worker, k)
+	got := 0
+	for ; got < k; got++ {
+		t, _, ok := s.mon.local.Next()
+		if !ok {
+			break
 		}
+		s.started()
+		ws[got].first, ws[got].hasFirst = t, true
 	}
-	for _, w := range s.base {
-		sum(w.stats)
+	if got < k {
+		s.releaseExtras(k - got)
 	}
-	for i := range s.extraSt {
-		sum(&s.extraSt[i])
+	if got > 0 {
+		s.startExtras(ws[:got], false)
 	}
-	return n
+}
+
+// wakeParkedN wakes up to n parked workers, each counted as searching, and
+// returns how many it woke.
+func (s *state) wakeParkedN(n int) int {
+	s.idleMu.Lock()
+	defer s.idleMu.Unlock()
+	k := min(n, len(s.idle))
+	for range k {
+		last := len(s.idle) - 1
+		w := s.idle[last] // the most recently parked: warm cache; the oldest retire
+		s.removeIdle(last)
+		s.spinning.Add(1)
+		w.wake <- struct{}{} // never blocks: one token per pop
+	}
+	return k
 }
 
 // spawnExtras starts up to n extra workers, within WithMaxWorkers, and
-// returns how many it started. It reserves them all with one CAS, so a
-// growth step of a thousand workers costs a thousand go statements, not a
-// thousand rounds of accounting.
-// With announce, each new worker counts itself down in mon.starting as it
-// starts, and the last one signals mon.started.
-func (s *state) spawnExtras(n int, announce bool) int {
+// returns the first of them (nil if none). With lent, the workers are loans
+// of Block (see block.go).
+func (s *state) spawnExtras(n int, lent bool) *worker {
+	k := s.reserveExtras(n)
+	if k == 0 {
+		return nil
+	}
+	ws := make([]worker, k)
+	s.startExtras(ws, lent)
+	return &ws[0]
+}
+
+// reserveExtras reserves up to n extra workers within WithMaxWorkers and
+// returns how many. It reserves them all with one CAS, so a growth step of
+// a thousand workers costs a thousand go statements, not a thousand rounds
+// of accounting.
+func (s *state) reserveExtras(n int) int {
 	if n <= 0 {
 		return 0
 	}
@@ -381,14 +367,42 @@ func (s *state) spawnExtras(n int, announce bool) int {
 		return 0
 	}
 	s.extras.Add(k)
-	// One allocation for the batch's worker structs (they stay reachable
-	// until the last of them retires: ~150 bytes each).
-	ws := make([]worker, k)
-	for i := range ws {
-		w := &ws[i]
-		w.init(s, -1, true)
-		w.announce = announce
-		go w.loop()
-	}
 	return int(k)
+}
+
+// releaseExtras gives back n reserved extra workers that were not started.
+func (s *state) releaseExtras(n int) {
+	s.workers.Add(int32(-n))
+	s.extras.Add(int32(-n))
+	for range n {
+		s.dropLive()
+	}
+}
+
+// startExtras starts reserved extra workers on ws (one allocation for the
+// batch: the structs stay reachable until the last of them retires). With
+// lent, they are loans of Block and set the pool's pprof labels themselves
+// (they are started from a task, whose labels they would inherit; the
+// monitor's extras inherit the monitor's).
+func (s *state) startExtras(ws []worker, lent bool) {
+	for i := range ws {
+		first, has := ws[i].first, ws[i].hasFirst
+		ws[i].init(s, -1, true)
+		ws[i].first, ws[i].hasFirst, ws[i].oneShot = first, has, has
+		if !has {
+			ws[i].wake = make(chan struct{}, 1)
+		}
+		if lent {
+			ws[i].loan.Store(loanOut)
+			ws[i].labels = true
+		}
+	}
+	s.extraMu.Lock()
+	for i := range ws {
+		s.extraList = append(s.extraList, &ws[i])
+	}
+	s.extraMu.Unlock()
+	for i := range ws {
+		go ws[i].loop()
+	}
 }

@@ -17,11 +17,10 @@ type config struct {
 	panicHandler func(value any, stack []byte)
 	name         string
 	pin          bool
-	noGrowth     bool // tests: the monitor never adds workers (Block still lends)
 }
 
-// DefaultIdleTimeout is how long an extra worker (one added because tasks
-// blocked, see [Pool]) stays parked with nothing to do before it exits.
+// DefaultIdleTimeout is how long an extra worker that parks (one lent by
+// [Block]) stays parked with nothing to do before it exits.
 const DefaultIdleTimeout = time.Second
 
 // fairEvery is the anti-starvation period K: every K-th task a worker starts
@@ -40,7 +39,13 @@ func defaultConfig() config {
 }
 
 // WithWorkers sets the number of base workers: goroutines that run tasks
-// and never retire. The default is max(2, GOMAXPROCS). It panics if n < 1.
+// and never retire. The default is max(2, GOMAXPROCS). It sets the pool's
+// CPU parallelism, not a cap on how many tasks run at once: while tasks
+// block, the pool adds extra workers so that this many stay free for queued
+// work (see the package doc), so pool.New(pool.WithWorkers(4)) may run a
+// thousand sleeping tasks at once. Cap concurrency with [WithMaxWorkers]
+// (a pool that cannot grow has WithMaxWorkers equal to WithWorkers) or, per
+// scope, with the root package's WithLimit. It panics if n < 1.
 func WithWorkers(n int) Option {
 	if n < 1 {
 		panic("pool: WithWorkers called with n = " + strconv.Itoa(n) + "; need n >= 1")
@@ -61,13 +66,17 @@ func WithQueueCapacity(n int) Option {
 	return func(c *config) { c.capacity = n }
 }
 
-// WithMaxWorkers caps the total number of workers, base and extra. Extra
-// workers are added while tasks block and work waits (see [Pool]); the cap
-// bounds the goroutines a pile of blocked tasks can cost. The default is
-// max(256*GOMAXPROCS, 10000): about the Go runtime's default thread limit,
-// far above what CPU-bound work needs and enough for an I/O fan-out of
-// thousands of tasks. New panics if the cap is below the base worker count;
-// WithMaxWorkers panics if n < 1.
+// WithMaxWorkers caps the total number of workers, base and extra, and so
+// the number of the pool's tasks that run at once, blocked or not. Extra
+// workers are added while tasks block and work waits (see the package doc);
+// the cap bounds what a pile of blocked tasks can cost, and is the knob for
+// protecting a rate-limited backend from a pool's tasks (a scope's WithLimit
+// does the same for one scope's children). With n equal to [WithWorkers]
+// the pool never grows: tasks that block then hold their workers, and
+// queued work waits for them. The default is max(256*GOMAXPROCS, 10000):
+// about the Go runtime's default thread limit, far above what CPU-bound work
+// needs and enough for an I/O fan-out of thousands of tasks. New panics if
+// the cap is below the base worker count; WithMaxWorkers panics if n < 1.
 func WithMaxWorkers(n int) Option {
 	if n < 1 {
 		panic("pool: WithMaxWorkers called with n = " + strconv.Itoa(n) + "; need n >= 1")
@@ -75,9 +84,11 @@ func WithMaxWorkers(n int) Option {
 	return func(c *config) { c.maxWorkers = n }
 }
 
-// WithIdleTimeout sets how long an extra worker stays parked with nothing
-// to do before it exits (default [DefaultIdleTimeout]). Base workers never
-// exit before Stop. It panics if d <= 0.
+// WithIdleTimeout sets how long an extra worker that parks stays parked
+// with nothing to do before it exits (default [DefaultIdleTimeout]). Extra
+// workers added for a backlog of blocking tasks do not park: they exit when
+// they find the queue empty. Base workers never exit before Stop. It panics
+// if d <= 0.
 func WithIdleTimeout(d time.Duration) Option {
 	if d <= 0 {
 		panic("pool: WithIdleTimeout called with d = " + d.String() + "; need d > 0")

@@ -76,7 +76,10 @@ type state struct {
 	reaper      *time.Timer // retires idle extras (see reap); armed under idleMu
 	reaperArmed bool        // under idleMu
 
-	base     []*worker     // base workers, fixed at New
+	base      []*worker  // base workers, fixed at New
+	extraMu   sync.Mutex // guards extraList
+	extraList []*worker  // extra workers running, for the monitor's checks
+
 	workers  atomic.Int32  // workers running (base + extra)
 	extras   atomic.Int32  // extra workers running
 	extraSeq atomic.Uint32 // numbers extra workers, to pick their stats shard
@@ -90,15 +93,14 @@ type state struct {
 	quit     chan struct{} // closed when Stop begins
 
 	// Joining: live counts the goroutines of the pool (workers and the
-	// monitor) under lifeMu. The last one to exit sets gone and closes done;
-	// after that no goroutine may be added (addLive refuses), so a Block
-	// called through a leaked ctx after Stop cannot start a worker that
-	// outlives the pool. Base workers and the monitor exit only after Stop
-	// began, so live > 0 until then.
-	lifeMu sync.Mutex
-	live   int
-	gone   bool
-	done   chan struct{}
+	// monitor). The last one to exit brings it to zero and closes done;
+	// after that no goroutine may be added (addLive refuses zero), so a
+	// Block called through a leaked ctx after Stop cannot start a worker
+	// that outlives the pool. Base workers and the monitor exit only after
+	// Stop began, so live > 0 until then. Atomic, not under a lock: a
+	// thousand extras exiting at once would queue on it.
+	live atomic.Int64
+	done chan struct{}
 
 	// Backpressure (WithQueueCapacity): a Submit waiting for room takes
 	// spaceCh under spaceMu and counts itself in spaceWaiters; a worker that
@@ -143,19 +145,20 @@ func New(opts ...Option) *Pool {
 	s.reaper = time.AfterFunc(time.Hour, s.reap)
 	s.reaper.Stop()
 	s.mon.init()
+	s.mon.local = s.q.NewThief()
 	s.idle = make([]*worker, 0, cfg.workers)
 	s.base = make([]*worker, cfg.workers)
 	for i := range s.base {
 		s.base[i] = newWorker(s, i, false)
 	}
-	s.live = len(s.base) + 1
+	s.live.Store(int64(len(s.base) + 1))
 	s.workers.Store(int32(len(s.base)))
 	go s.monitorLoop()
 	for _, w := range s.base {
 		go w.loop()
 	}
 	p := &Pool{s: s}
-	// The drop guard: when the handle is unreachable, begin Stop. Workers
+	// When the handle is unreachable, begin Stop. Workers
 	// drain the accepted tasks and exit; nothing waits for them.
 	runtime.AddCleanup(p, func(s *state) { s.beginStop() }, s)
 	return p

@@ -119,8 +119,7 @@ func bucketUpper(i int) uint64 {
 // with a plain load and store (no locked read-modify-write; the store is
 // still atomic for readers); shared blocks use Add and CompareAndSwap.
 type workerStats struct {
-	shared    bool          // written by several workers (an extras shard)
-	inTask    atomic.Uint64 // workers now running a task (0 or 1 for a base worker)
+	shared    bool // written by several workers (an extras shard)
 	completed atomic.Uint64
 	stolen    atomic.Uint64
 	lanes     [NumPriorities]laneStats

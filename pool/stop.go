@@ -44,23 +44,21 @@ func (s *state) beginStop() {
 
 // addLive counts n more goroutines of the pool, unless all have exited.
 func (s *state) addLive(n int) bool {
-	s.lifeMu.Lock()
-	defer s.lifeMu.Unlock()
-	if s.gone {
-		return false
+	for {
+		v := s.live.Load()
+		if v == 0 {
+			return false // gone: zero is reached once, and never left
+		}
+		if s.live.CompareAndSwap(v, v+int64(n)) {
+			return true
+		}
 	}
-	s.live += n
-	return true
 }
 
 // dropLive is the last thing a goroutine of the pool does before it returns.
 func (s *state) dropLive() {
-	s.lifeMu.Lock()
-	s.live--
-	if s.live == 0 {
-		s.gone = true
+	if s.live.Add(-1) == 0 {
 		s.reaper.Stop()
 		close(s.done)
 	}
-	s.lifeMu.Unlock()
 }

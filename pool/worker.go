@@ -45,10 +45,41 @@ type worker struct {
 
 	// Worker-goroutine-only state.
 	spinning bool // woken to search: counted in state.spinning
-	announce bool // started by the monitor's grow: count down mon.starting
+	labels   bool // set the pool's pprof labels (an extra lent by Block, which would inherit the task's)
+	hasFirst bool // first is the worker's first task (an extra started by grow)
+	first    task
+	oneShot  bool // an extra started by grow: exit, not park, when no work is left
+	stamp    bool // time the next task even if the monitor does not watch (first after a wake-up)
 	turn     turn // when to yield the P between tasks (yield.go)
 
 	stats *workerStats // the worker's own (base) or a shard shared by extras
+
+	// Progress, for the liveness monitor (monitor.go). seq, since, lastEnd
+	// and lastDur are written only by the worker goroutine (a plain load and
+	// store, no locked instruction), read by the monitor. seq is incremented
+	// when a task starts and when it ends, so it is odd while the worker is
+	// inside a task; since is stored before seq at the start, so a monitor
+	// that saw an odd seq reads that task's start or a later one (which only
+	// makes the task look shorter). The times are taken only while the
+	// monitor watches (mon.watching): an idle or lightly loaded pool reads no
+	// clock per task. subs counts tasks submitted with a ctx that names this
+	// worker, from any goroutine (Add).
+	seq     atomic.Uint32
+	subs    atomic.Uint32
+	since   atomic.Int64 // start of the current task; 0: not timed
+	lastEnd atomic.Int64 // end of the previous timed task
+	lastDur atomic.Int64 // its duration
+	inBlock atomic.Bool  // the task is inside Block (only one Block counts per worker)
+	gone    atomic.Bool  // an extra that exited: the monitor drops it from extraList
+	mSubs   uint32       // monitor only: subs at the last check
+	mStuck  uint32       // monitor only: seq if it was stuck at the last check, else 0
+
+	// Loans (block.go): a spare started by Block for this worker's task is
+	// lent to it (loan, on the spare) while Block runs; lent, on the
+	// borrower, is its last spare, which the next Block takes back if it has
+	// not exited yet. lent is used only by the goroutine holding inBlock.
+	loan atomic.Int32
+	lent *worker
 }
 
 func newWorker(s *state, id int, extra bool) *worker {
@@ -58,11 +89,14 @@ func newWorker(s *state, id int, extra bool) *worker {
 }
 
 func (w *worker) init(s *state, id int, extra bool) {
-	*w = worker{s: s, id: id, extra: extra, wake: make(chan struct{}, 1), idleIdx: -1}
+	*w = worker{s: s, id: id, extra: extra, idleIdx: -1}
 	if extra {
-		w.local = s.q.NewThief()
+		// An extra gets its thief handle when it first looks for work
+		// (next), and its wake channel only if it may park (startExtras):
+		// one that grow hands a task to may run it and exit.
 		w.stats = &s.extraSt[s.extraSeq.Add(1)%extraShards]
 	} else {
+		w.wake = make(chan struct{}, 1)
 		w.local = s.q.AddLocal()
 		w.stats = new(workerStats)
 	}
@@ -73,25 +107,26 @@ func (w *worker) init(s *state, id int, extra bool) {
 // timeout).
 func (w *worker) loop() {
 	s := w.s
-	if s.cfg.name != "" {
-		pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("pool", s.cfg.name)))
+	if s.cfg.name != "" && (!w.extra || w.labels) {
+		// Extras started by the monitor inherit its labels.
+		setLabels(s.cfg.name)
 	}
 	if s.cfg.pin && !w.extra {
 		pin(w.id)
 	}
-	if w.announce {
-		w.announce = false
-		if s.mon.starting.Add(-1) == 0 {
-			select {
-			case s.mon.started <- struct{}{}:
-			default:
-			}
-		}
-	}
+	w.stamp = true
 	for {
-		t, stolen, ok := w.next()
-		if ok {
+		var t task
+		var stolen, ok bool
+		if w.hasFirst {
+			// Handed over by the monitor's grow, already taken off the
+			// queue and counted as started.
+			t, ok, w.hasFirst = w.first, true, false
+			w.first = task{}
+		} else if t, stolen, ok = w.next(); ok {
 			s.started()
+		}
+		if ok {
 			if w.spinning {
 				w.stopSpinning()
 			}
@@ -108,13 +143,13 @@ func (w *worker) loop() {
 				return // runtime.Goexit: a replacement goroutine took over w
 			}
 			w.turn.taskDone()
-			if w.extra && w.surplus() {
+			if w.extra && (w.loanReturned() || w.surplus()) {
 				w.exit()
 				return
 			}
 			continue
 		}
-		if w.yieldForWork() {
+		if !w.oneShot && w.yieldForWork() {
 			continue
 		}
 		if w.spinning {
@@ -123,7 +158,10 @@ func (w *worker) loop() {
 			// us spinning and did not wake anyone.
 			w.stopSpinning()
 		}
-		if s.closed() && s.count() == 0 {
+		if s.closed() && s.count() == 0 || w.extra && (w.oneShot || w.loanReturned()) {
+			// One-shot extras exit rather than park: after a fan-out of
+			// thousands, parking them all would queue them on idleMu, and
+			// the next burst is grown again in one step.
 			w.exit()
 			return
 		}
@@ -131,6 +169,7 @@ func (w *worker) loop() {
 			w.exit()
 			return
 		}
+		w.stamp = true
 	}
 }
 
@@ -150,6 +189,9 @@ func (w *worker) surplus() bool {
 
 // next takes the worker's next task, holding the owner flag.
 func (w *worker) next() (task, bool, bool) {
+	if w.local == nil {
+		w.local = w.s.q.NewThief() // an extra's first look (see init)
+	}
 	for !w.owner.CompareAndSwap(false, true) {
 		runtime.Gosched() // a submitter is pushing onto our deque: nanoseconds
 	}
@@ -163,9 +205,16 @@ func (w *worker) exit() {
 	s := w.s
 	s.workers.Add(-1)
 	if w.extra {
+		w.loan.Store(loanGone) // a Block holding us as its last spare cannot lend us again
 		s.extras.Add(-1)
+		w.gone.Store(true) // the monitor takes us off extraList
 	}
 	s.dropLive()
+}
+
+// setLabels gives the calling goroutine the pool's pprof label.
+func setLabels(name string) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("pool", name)))
 }
 
 // run runs one task and reports whether the worker goroutine goes on; it
@@ -184,7 +233,7 @@ func (w *worker) run(t task) (goOn bool) {
 	} else {
 		st.add(&st.lanes[t.prio].count, 1)
 	}
-	st.add(&st.inTask, 1)
+	w.begin()
 	p := catch.Call(func() {
 		if t.fn != nil {
 			t.fn()
@@ -194,7 +243,7 @@ func (w *worker) run(t task) (goOn bool) {
 	}, func(p *catch.Panic) {
 		// runtime.Goexit: replace this goroutine so the worker count stays
 		// the same (the pool's live count is unchanged).
-		st.add(&st.inTask, ^uint64(0)) // -1
+		w.end()
 		st.add(&st.completed, 1)
 		if p != nil {
 			w.s.panicked(p.Value, p.Stack)
@@ -202,12 +251,47 @@ func (w *worker) run(t task) (goOn bool) {
 		w.s.goexits.Add(1)
 		go w.loop()
 	})
-	st.add(&st.inTask, ^uint64(0)) // -1
+	w.end()
 	st.add(&st.completed, 1)
 	if p != nil {
 		w.s.panicked(p.Value, p.Stack)
 	}
 	return true
+}
+
+// begin and end mark a task's start and end for the liveness monitor (see
+// worker.seq).
+// The first task after a wake-up is always timed (parking costs far more
+// than a clock read): a burst of blocking tasks on an idle pool wakes the
+// monitor only after they started, and its first check must see how long
+// they have taken.
+func (w *worker) begin() {
+	var t int64
+	if w.stamp || w.s.mon.watching.Load() {
+		t = now()
+		w.stamp = false
+	}
+	w.since.Store(t)
+	w.seq.Store(w.seq.Load() + 1)
+}
+
+func (w *worker) end() {
+	m := &w.s.mon
+	start := w.since.Load()
+	if start != 0 || m.watching.Load() {
+		// A task not timed started before watching began: its duration is
+		// at least the time since then.
+		if start == 0 {
+			start = m.since.Load()
+		}
+		t := now()
+		w.lastDur.Store(t - start)
+		w.lastEnd.Store(t)
+		if t-start >= int64(longTask) && m.watching.Load() && w.s.count() > 0 {
+			m.poke() // a long task ended while work waits: check now
+		}
+	}
+	w.seq.Store(w.seq.Load() + 1)
 }
 
 func (s *state) panicked(v any, stack []byte) {
