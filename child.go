@@ -9,7 +9,7 @@ import (
 )
 
 // Child states. A child is handed to the pool and may also be run by a
-// waiter (help-while-waiting) or by a High proxy (priority escalation); the
+// waiter (help-while-waiting) or by a proxy (priority inheritance); the
 // copy whose CAS moves it from childQueued to childClaimed runs it, the
 // others do nothing. So every child runs at most once, and the claimant alone
 // touches its fn and run tag afterwards.
@@ -37,6 +37,11 @@ type child struct {
 	prio  Priority // the priority the child was submitted at; immutable
 	fn    func(ctx context.Context) error
 	state atomic.Uint32
+	// up is the urgency+1 of the priority a waiter lifted the child to
+	// (see escalate.go), 0 if none. Written under the scope's mu, read by
+	// the claimant: a lift that lands after the claim does not matter, the
+	// child is no longer queued.
+	up atomic.Int32
 	// abort, if set, is told why the child will never run; it returns true
 	// if it took charge of that error (Start hands it to its caller).
 	abort func(err error) bool
@@ -57,7 +62,7 @@ func (c *child) String() string {
 }
 
 // runChild is the task given to the pool for every child (once at the
-// child's priority, and maybe again at High as a proxy). ctx is the pool's:
+// child's priority, and maybe again at a waiter's as a proxy). ctx is the pool's:
 // it derives from the child and carries the worker running it.
 func runChild(ctx context.Context) {
 	c := ctx.Value(childKey{}).(*child)
@@ -75,8 +80,8 @@ func (s *Scope) execute(c *child, ctx context.Context) {
 		s.skip(c.abort)
 		return
 	}
-	if c.m.prio != High && s.escalated.Load() {
-		c.m.prio = High // ctx derives from c, so fn sees High
+	if u := c.up.Load(); u > 0 {
+		c.m.prio = liftOf(c.m.prio, u) // ctx derives from c, so fn sees its lifted priority
 	}
 	if err := s.call(ctx, c.m.prio, fn, false); err != nil {
 		s.report(err, false)
@@ -112,6 +117,9 @@ func (s *Scope) reportBody(err error)  { s.report(err, true) }
 // waiter if that was the last child.
 func (s *Scope) childDone() {
 	s.release()
+	if s.owing.Load() {
+		s.repay() // a worker is about to take its next task: there may be room
+	}
 	if s.pending.Add(-1) == 0 {
 		s.mu.Lock()
 		if s.wake != nil {

@@ -39,9 +39,19 @@
 // bound and in priority order.) [Go] waiting for a [WithLimit] slot and
 // [Start] waiting for ready do not run children while the pool can lend a
 // worker, since their caller goes on afterwards and a child may be waiting
-// for it; they do only on a pool that cannot lend one. When High code waits
-// on a scope, the scope's queued lower-priority children are escalated to
-// High, so a High request is not stuck behind its own Low children.
+// for it; they do only on a pool that cannot lend one.
+//
+// Whoever waits lifts what it waits for (priority inheritance, as Swift's
+// task groups do): while anything waits on a scope ([Scope.Wait], the end of
+// [Nursery], [Start], a [Go] waiting for a [WithLimit] slot), every queued
+// child of that scope below the waiter's priority runs at the waiter's
+// priority, on the pool or off it, and so does every child spawned while it
+// waits. The waiter's priority is [PriorityOf] its context: a child's own,
+// or, for Wait, the priority of the code that opened the scope
+// ([WithPriority], else what its context carries, else [Normal]). So a
+// request is not stuck behind the process's Low backlog because of its own
+// Low children, and a child that nobody waits on, such as one in a
+// long-lived background scope, keeps its priority.
 //
 // The rules for concurrent use:
 //

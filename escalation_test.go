@@ -53,7 +53,7 @@ func TestPriorityEscalation(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Wait() }()
 	<-inFirst // the waiter runs child 0 inline and is stuck there
-	waitUntil(t, "Wait resubmits the queued Low children as High", func() bool { return s.proxies.Load() == n })
+	waitUntil(t, "Wait resubmits the queued Low children as High", func() bool { return f.count(High) == n })
 	highs := f.take(High)
 	if len(highs) != n {
 		t.Fatalf("fake pool got %d High proxies; want %d", len(highs), n)
@@ -87,7 +87,7 @@ func TestEscalatedScopeSpawnsHigh(t *testing.T) {
 	f := &fakePool{}
 	hctx, outer := highCtx(f)
 	s, ctx := NewScope(hctx)
-	s.escalate() // what Wait does first on a High scope
+	s.beginWait(High) // what Wait does first on a High scope
 	Go(ctx, Low, func(context.Context) error { return nil })
 	if got := len(f.take(High)); got != 1 {
 		t.Fatalf("after escalation a Low child went to the pool at another priority (High tasks: %d)", got)
@@ -100,17 +100,18 @@ func TestEscalatedScopeSpawnsHigh(t *testing.T) {
 	}
 }
 
-// Scopes opened by Normal code do not escalate.
-func TestNoEscalationForNormalCreator(t *testing.T) {
+// A waiter lifts only children below its priority: Wait on a scope opened
+// by Low code leaves a Low child at Low and hands the pool no proxy.
+func TestNoLiftForAWaiterAtTheChildsPriority(t *testing.T) {
 	f := &fakePool{}
-	s, _ := NewScope(context.Background(), withRunner(f))
+	s, _ := NewScope(context.Background(), withRunner(f), WithPriority(Low))
 	var got Priority
 	s.Go(Low, func(ctx context.Context) error { got = PriorityOf(ctx); return nil })
 	if err := s.Wait(); err != nil { // runs the child inline
 		t.Fatal(err)
 	}
-	if got != Low || s.proxies.Load() != 0 {
-		t.Fatalf("child ran at %v with %d proxies; want low and 0", got, s.proxies.Load())
+	if n := f.len(); got != Low || n != 1 {
+		t.Fatalf("child ran at %v with %d pool tasks; want low and 1 (no proxy)", got, n)
 	}
 	f.runAll() // the pool's copy finds the child claimed and does nothing
 }

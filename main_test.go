@@ -136,6 +136,19 @@ func (f *fakePool) len() int {
 	return len(f.tasks)
 }
 
+// count returns the number of queued tasks of priority prio.
+func (f *fakePool) count(prio Priority) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, t := range f.tasks {
+		if t.prio == prio {
+			n++
+		}
+	}
+	return n
+}
+
 // take removes and returns the queued tasks of priority prio, oldest first.
 func (f *fakePool) take(prio Priority) []fakeTask {
 	f.mu.Lock()

@@ -94,7 +94,8 @@ func TestProducerConsumersOnTwoWorkers(t *testing.T) {
 type ctxKey struct{}
 
 // A child spawned with Go sees the values of the ctx it was spawned with,
-// and its own priority; children of children go to the same scope.
+// and its own priority; children of children go to the same scope. (The
+// scope is opened at Low, so its Wait lifts nothing.)
 func TestGoInheritsCtxValuesAndPriority(t *testing.T) {
 	var val any
 	var prio Priority
@@ -111,7 +112,7 @@ func TestGoInheritsCtxValuesAndPriority(t *testing.T) {
 			return nil
 		})
 		return nil
-	})
+	}, WithPriority(Low))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 // WithName puts the scope's name and each child's priority in pprof labels
 // (pprof.Do also puts them in the ctx it passes on, which the child sees).
+// The scope is opened at Low, so its Wait lifts no child.
 func TestWithNamePprofLabels(t *testing.T) {
 	type labels struct{ scope, prio string }
 	var got [3]labels
@@ -22,7 +23,7 @@ func TestWithNamePprofLabels(t *testing.T) {
 			})
 		}
 		return nil
-	}, WithName("checkout"))
+	}, WithName("checkout"), WithPriority(Low))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestTraceTaskAndRegions(t *testing.T) {
 	err := Nursery(context.Background(), func(ctx context.Context) error {
 		Go(ctx, Low, func(ctx context.Context) error { return nil })
 		return nil
-	}, WithName("traced"))
+	}, WithName("traced"), WithPriority(Low))
 	trace.Stop()
 	if err != nil {
 		t.Fatal(err)

@@ -89,7 +89,8 @@ func WithName(name string) Option {
 // inherit p (see [PriorityOf]). Without it the scope takes the priority that
 // its ctx carries (a child's context carries the child's), else [Normal].
 // Use it where work enters the process, such as a request handler that knows
-// how urgent its request is. WithPriority panics if p is not High, Normal or
+// how urgent its request is: while the scope's Wait (or the end of its
+// Nursery) waits, its queued children below p run at p. WithPriority panics if p is not High, Normal or
 // Low.
 func WithPriority(p Priority) Option {
 	if !p.Valid() {

@@ -73,17 +73,19 @@ type Scope struct {
 	// operations are sequentially consistent and synchronise, so
 	// everything children wrote is visible to Wait's caller.
 	pending    atomic.Int64
-	escalated  atomic.Bool  // set by Wait on a High scope: Go uses High from then on
+	lift       atomic.Int32 // urgency+1 of the most urgent waiter (see escalate.go); 0: none
+	owing      atomic.Bool  // owed is not empty
 	cutShort   atomic.Bool  // a child was skipped, or returned only the scope's cancellation
 	closed     atomic.Bool  // Wait has returned
 	notStarted atomic.Int64 // children skipped because the scope was cancelled (read by tests)
-	proxies    atomic.Int64 // High proxies submitted by escalation (read by tests)
 
 	mu        sync.Mutex
 	queue     []*child      // children possibly still queued, for help-while-waiting
 	compactAt int           // compact queue when it grows to this length
 	wake      chan struct{} // non-nil while a waiter blocks; closed to wake it
 	errs      []error       // reported errors, in report order
+	waiters   [3]int32      // waiters now waiting on the scope, by urgency (see escalate.go)
+	owed      []*child      // lifted children whose proxy the full queue refused
 
 	finishOnce sync.Once
 	result     error
@@ -99,8 +101,8 @@ type Scope struct {
 // scope is nested in it: it uses the same pool unless [WithPool] says
 // otherwise, and the outer scope's cancellation reaches it through ctx
 // (other options are not inherited). Otherwise children run on
-// [pool.Default]. A scope opened by High code (a High child, or one
-// escalated to High) escalates its children when waited for; see Wait.
+// [pool.Default]. Waiting on the scope lifts its queued children to the
+// waiter's priority; see Wait.
 //
 // The caller must call Wait. NewScope panics if ctx is nil.
 func NewScope(ctx context.Context, opts ...Option) (*Scope, context.Context) {
@@ -221,10 +223,16 @@ func (s *Scope) made(fname string) {
 // goroutine returns the result too. A [Nursery] whose body's goroutine
 // exits by Goexit follows the same rule.
 //
-// If the code that opened the scope runs at High priority (it is a High
-// child, or a child escalated to High), Wait escalates: children still queued
-// are resubmitted at High, and children spawned from then on run at High, so
-// a High request is never stuck behind its own Low children.
+// Wait runs at the priority of the code that opened the scope ([WithPriority],
+// else the priority its ctx carries, else [Normal]) and lifts what it waits
+// for: children still queued below that priority are handed to the pool
+// again at it, and children spawned from then on run at it (their ctx says
+// so: [PriorityOf]), so a request is never stuck behind a backlog because of
+// its own Low children. Lifting never waits for queue space: if the pool's
+// queue is full, a child is lifted when room appears, or runs at its old
+// place in the queue (and at the lifted priority) if that comes first.
+// [Start] and a [Go] waiting for a [WithLimit] slot lift the same way while
+// they wait, at their caller's priority.
 //
 // A child must not call Wait on its own scope: it would wait for itself.
 //
@@ -239,9 +247,7 @@ func (s *Scope) Wait() error {
 	if s.closed.Load() {
 		return s.finish()
 	}
-	if s.creator == High && !s.escalated.Load() {
-		s.escalate()
-	}
+	s.beginWait(s.creator) // never ended: the scope closes
 	s.join()
 	return s.finish()
 }

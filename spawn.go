@@ -14,7 +14,9 @@ import (
 //
 // With [WithLimit], Go waits until fewer than the limit of children are
 // active; on a pool worker it blocks through [pool.Block], so the worker
-// lends its pool a spare. Go does not run children itself while it waits:
+// lends its pool a spare. While it waits, the scope's queued children below
+// the spawner's priority ([PriorityOf] its ctx) run at that priority (see
+// [Scope.Wait]). Go does not run children itself while it waits:
 // its caller goes on after Go returns, and a child could be waiting for
 // that (a consumer the caller feeds next). Only when the pool cannot lend a
 // worker (every worker busy, at WithMaxWorkers) does Go, on one of the
@@ -96,10 +98,10 @@ func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Conte
 		s.childDone() // frees the slot and the count admit took
 		return nil
 	}
-	if s.escalated.Load() {
-		// Wait has begun on a High scope: later children are High.
-		p = High
-	}
+	// While someone waits on the scope, children below the waiter's
+	// priority go to the pool at it (enqueue catches a waiter that arrives
+	// from here on).
+	p = liftOf(p, s.lift.Load())
 	c := &child{Context: ctx, m: member{s: s, prio: p}, prio: p, fn: fn, abort: abort}
 	var err error
 	if wait {
@@ -153,10 +155,12 @@ func (s *Scope) gaveUp(ctx context.Context, abort func(error) bool) {
 	}
 }
 
-// acquire takes a WithLimit slot. With wait, while the limit is full it
-// blocks (through pool.Block, so a waiting worker lends its pool a spare)
-// until a slot is free, the scope is cancelled or ctx ends; it reports
-// whether it got a slot.
+// acquire takes a WithLimit slot. With wait, while the limit is full the
+// spawner waits on the scope: its queued children (which hold the slots)
+// are lifted to the spawner's priority (see escalate.go), and it blocks
+// (through pool.Block, so a waiting worker lends its pool a spare) until a
+// slot is free, the scope is cancelled or ctx ends; it reports whether it
+// got a slot.
 //
 // The help rule: the caller of Go runs on after Go returns, so a queued
 // child it ran inline could be waiting for what the caller does next (a
@@ -169,18 +173,26 @@ func (s *Scope) gaveUp(ctx context.Context, abort func(error) bool) {
 // one of the scope's workers run queued children itself, most urgent
 // first, as Wait does.
 func (s *Scope) acquire(ctx context.Context, wait bool) bool {
-	for {
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	default:
+	}
+	if !wait {
+		return false
+	}
+	w := PriorityOf(ctx)
+	s.beginWait(w)
+	defer s.endWait(w)
+	for s.helps {
 		select {
 		case s.sem <- struct{}{}:
 			return true
 		default:
 		}
-		if !wait || !s.helps || ctx.Err() != nil || s.run.CanLend() || !s.helpOne() {
+		if ctx.Err() != nil || s.run.CanLend() || !s.helpOne() {
 			break
 		}
-	}
-	if !wait {
-		return false
 	}
 	got := false
 	pool.Block(ctx, func() {
@@ -230,7 +242,20 @@ func (s *Scope) enqueue(c *child) {
 		close(s.wake)
 		s.wake = nil
 	}
+	// A waiter that arrived after spawn read lift did not see c in the
+	// queue (beginWait scans it under mu): lift c here. Either this check
+	// or that scan sees the other, since both run under mu.
+	l := s.lift.Load()
+	lifted := l > 0 && urgency(c.prio) < l-1 && c.up.Load() < l
+	if lifted {
+		c.up.Store(l)
+	}
 	s.mu.Unlock()
+	if lifted && !s.proxy(c, byUrgency[l-1]) {
+		s.owe([]*child{c})
+	} else if s.owing.Load() {
+		s.repay()
+	}
 }
 
 // Go spawns fn at priority p as a child of the innermost scope that ctx

@@ -43,7 +43,9 @@ import (
 // as Wait runs queued children, so Starts from every worker of such a pool
 // make progress; Start then returns when fn returns (and if fn calls
 // runtime.Goexit, the goroutine calling Start ends, as with [Scope.Go]).
-// Start panics like [Go] on misuse, also when it races the end of Wait's
+// While Start waits, the scope's queued children below the caller's
+// priority ([PriorityOf] ctx), fn among them, run at that priority (see
+// [Scope.Wait]). Start panics like [Go] on misuse, also when it races the end of Wait's
 // join (see [Scope.Go]).
 func Start[T any](ctx context.Context, p Priority, fn func(ctx context.Context, ready func(T)) error) (T, error) {
 	s := scopeFor(ctx, "Start", p, fn == nil)
@@ -81,6 +83,11 @@ func Start[T any](ctx context.Context, p Priority, fn func(ctx context.Context, 
 		}
 		return err
 	}
+	// The caller waits on the scope from here: the scope's queued children
+	// below its priority, the Start child among them, run at its priority.
+	w := PriorityOf(ctx)
+	s.beginWait(w)
+	defer s.endWait(w)
 	c := s.spawn(cctx, p, child, true, st.finish, "Start")
 	if c == nil {
 		cancel(context.Canceled) // never runs: release cctx now
