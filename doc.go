@@ -20,7 +20,8 @@
 //     again. [WithCollectAll] turns a scope into a supervisor instead.
 //   - [Scope.Wait] returns every reported error combined with
 //     go.uber.org/multierr (a single error comes back as itself); a panic is
-//     a [*PanicError] with the panicking goroutine's stack.
+//     a [*PanicError] with the panicking goroutine's stack. Its Error is one
+//     line, safe to show a client; %+v and log/slog print the stack.
 //   - A [Scope] is single-use, and misuse (nil ctx or fn, an unknown
 //     [Priority], Go after Wait, Go on a context without a scope) panics at
 //     the call site with a message naming the function.

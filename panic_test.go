@@ -1,9 +1,14 @@
 package echo
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -45,8 +50,8 @@ func TestPanicBecomesPanicErrorAndCancelsSiblings(t *testing.T) {
 	if !strings.Contains(string(pe.Stack), "panickingChild") {
 		t.Fatalf("Stack does not show the panicking function:\n%s", pe.Stack)
 	}
-	if !strings.Contains(pe.Error(), "echo_test: boom") || !strings.Contains(pe.Error(), "panickingChild") {
-		t.Fatalf("Error() = %q; want the value and the stack", pe.Error())
+	if !strings.Contains(pe.Error(), "echo_test: boom") {
+		t.Fatalf("Error() = %q; want the value", pe.Error())
 	}
 	if siblingCause != err {
 		t.Fatalf("sibling saw cause %v; want the *PanicError", siblingCause)
@@ -174,3 +179,46 @@ func TestBodyGoexitJoinsChildren(t *testing.T) {
 
 // nilMap returns a nil map, for a test that needs a runtime.Error panic.
 func nilMap() map[string]int { return nil }
+
+// PanicError.Error is one line (a handler may write it to a client): the
+// stack stays in Stack, and %+v and slog (LogValuer) print it.
+func TestPanicErrorIsOneLineStackInPlusVAndSlog(t *testing.T) {
+	for _, value := range []any{"echo_test: boom", "two\nlines", errA} {
+		err := Nursery(context.Background(), func(ctx context.Context) error {
+			Go(ctx, Normal, func(ctx context.Context) error { panickingWith(value); return nil })
+			return nil
+		})
+		var pe *PanicError
+		if !errors.As(err, &pe) {
+			t.Fatalf("Nursery = %v; want a *PanicError", err)
+		}
+		for _, s := range []string{pe.Error(), fmt.Sprint(pe), fmt.Sprintf("%s", pe), fmt.Sprintf("%v", err)} {
+			if strings.Contains(s, "\n") || strings.Contains(s, "goroutine") || !strings.Contains(s, "recovered panic") {
+				t.Errorf("panic %q: %q; want one line with the value and no stack", value, s)
+			}
+		}
+		if got, want := fmt.Sprintf("%q", pe), strconv.Quote(pe.Error()); got != want {
+			t.Errorf("%%q = %s, want %s", got, want)
+		}
+		for _, verb := range []string{"%+v"} {
+			s := fmt.Sprintf(verb, pe)
+			if !strings.HasPrefix(s, pe.Error()+"\n") || !strings.Contains(s, "panickingWith") {
+				t.Errorf("%s of the *PanicError = %q; want Error() then the stack naming panickingWith", verb, s)
+			}
+		}
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Error("child failed", "err", pe)
+		var rec struct {
+			Err struct{ Panic, Stack string }
+		}
+		if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+			t.Fatalf("slog JSON %s: %v", buf.Bytes(), err)
+		}
+		if rec.Err.Panic != fmt.Sprint(value) || !strings.Contains(rec.Err.Stack, "panickingWith") {
+			t.Errorf("slog logged %s; want err.panic = the value and err.stack naming panickingWith", buf.Bytes())
+		}
+	}
+}
+
+//go:noinline
+func panickingWith(v any) { panic(v) }
