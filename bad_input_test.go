@@ -95,6 +95,7 @@ func TestMisusePanicsAtTheCallSiteNamingTheFunction(t *testing.T) {
 		{"zero Scope Cancel", "echo: Scope.Cancel called on a Scope not made by NewScope", func() { zero.Cancel(nil) }},
 		{"PriorityOf nil ctx", "echo: PriorityOf called with a nil ctx", func() { PriorityOf(nilCtx) }},
 		{"WithPriority bad priority", "echo: WithPriority called with unknown priority Priority(7)", func() { WithPriority(Priority(7)) }},
+		{"WithErrorHandler nil", "echo: WithErrorHandler called with a nil fn", func() { WithErrorHandler(nil) }},
 		{"WithContext nil ctx", "cannot create context from nil parent", func() { WithContext(nilCtx) }},
 	}
 	for _, tc := range cases {

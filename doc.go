@@ -17,7 +17,10 @@
 //   - Fail-fast: the first error (or panic) cancels the scope's context with
 //     that error as its cause; children still queued are not started, and
 //     children that then return only the cancellation are not reported
-//     again. [WithCollectAll] turns a scope into a supervisor instead.
+//     again. [WithCollectAll] turns a scope into a supervisor instead, and
+//     [WithErrorHandler] hands each failure to a function as it happens
+//     instead of keeping it for Wait (a long-lived supervisor then keeps no
+//     memory for its failures).
 //   - [Scope.Wait] returns every reported error combined with
 //     go.uber.org/multierr (a single error comes back as itself); a panic is
 //     a [*PanicError] with the panicking goroutine's stack. Its Error is one

@@ -32,12 +32,26 @@ func (e *notStartedError) Is(target error) bool { return target == ErrNotStarted
 func (e *notStartedError) Unwrap() error { return e.err }
 
 // report records err from a child or the body. Unless it is only the
-// scope's own cancellation (see noise), it is kept for Wait and, fail-fast,
-// cancels the scope with err as the cause. force cancels even under
-// WithCollectAll (a failing Nursery body).
+// scope's own cancellation (see noise), it is kept for Wait (or, for a
+// child's failure in a scope WithErrorHandler, handed to the handler) and,
+// fail-fast, cancels the scope with err as the cause. force marks the
+// Nursery body's error: it cancels even under WithCollectAll, and is always
+// kept.
 func (s *Scope) report(err error, force bool) {
 	if s.noise(err) {
 		s.cutShort.Store(true)
+		return
+	}
+	if h := s.cfg.onError; h != nil && !force {
+		if !s.cfg.collectAll {
+			s.cancel(err)
+			// The scope ended: Wait returns its cause (this failure, or
+			// whatever cancelled the scope first), as for cut-short children.
+			s.cutShort.Store(true)
+		}
+		s.handlerMu.Lock()
+		defer s.handlerMu.Unlock()
+		h(err)
 		return
 	}
 	s.mu.Lock()

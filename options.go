@@ -19,7 +19,8 @@ type config struct {
 	name       string
 	hasPrio    bool
 	prio       Priority
-	blocking   bool // WithBlocking (blocking.go)
+	blocking   bool            // WithBlocking (blocking.go)
+	onError    func(err error) // WithErrorHandler; nil: keep failures for Wait
 }
 
 // WithPool runs the scope's children on p. Without it a scope uses the pool
@@ -97,4 +98,26 @@ func WithPriority(p Priority) Option {
 		panic(fmt.Sprintf("echo: WithPriority called with unknown priority %v; use echo.High, echo.Normal or echo.Low", p))
 	}
 	return func(c *config) { c.hasPrio, c.prio = true, p }
+}
+
+// WithErrorHandler sends each failure of a child (an error it returned, a
+// panic as [*PanicError], a child its pool refused) to fn as it happens,
+// instead of keeping it for Wait: a scope that lives as long as a server
+// then holds no memory for the failures it has seen. fn is called on the
+// failing child's goroutine, one failure at a time; it must not panic, and
+// while it runs other failing children wait for it.
+//
+// What Wait then returns: nil for the failures fn got, so with
+// [WithCollectAll] (a supervisor) Wait returns nil unless the scope was
+// cancelled from outside (its parent ctx, [WithTimeout], [Scope.Cancel]),
+// which it reports as usual. Without WithCollectAll the first failure still
+// cancels the scope and Wait returns that one failure, the scope's cause
+// (fn got it too); nothing else is kept. A [Nursery] body's error is not a
+// child's failure: fn does not get it and Nursery returns it. WithErrorHandler
+// panics if fn is nil.
+func WithErrorHandler(fn func(err error)) Option {
+	if fn == nil {
+		panic("echo: WithErrorHandler called with a nil fn")
+	}
+	return func(c *config) { c.onError = fn }
 }

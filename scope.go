@@ -87,6 +87,8 @@ type Scope struct {
 	waiters   [3]int32      // waiters now waiting on the scope, by urgency (see escalate.go)
 	owed      []*child      // lifted children whose proxy the full queue refused
 
+	handlerMu sync.Mutex // serialises calls of the WithErrorHandler handler
+
 	finishOnce sync.Once
 	result     error
 }
