@@ -21,6 +21,11 @@
 //     [WithErrorHandler] hands each failure to a function as it happens
 //     instead of keeping it for Wait (a long-lived supervisor then keeps no
 //     memory for its failures).
+//   - Nothing accepted is lost silently: a scope cancelled from outside
+//     that skipped queued children returns a [*SkippedError] with their
+//     count (it still matches context.Canceled with errors.Is). To shut
+//     down without losing accepted children, stop spawning and Wait,
+//     without Cancel.
 //   - [Scope.Wait] returns every reported error combined with
 //     go.uber.org/multierr (a single error comes back as itself); a panic is
 //     a [*PanicError] with the panicking goroutine's stack. Its Error is one

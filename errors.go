@@ -3,6 +3,7 @@ package echo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 )
 
@@ -125,3 +126,36 @@ func isCause(err, cause error) bool {
 // ErrNotReady is wrapped by the error [Start] returns when its child
 // returned nil (or called runtime.Goexit) without calling ready.
 var ErrNotReady = errors.New("echo: Start child returned without calling ready")
+
+// SkippedError is what Wait returns when the scope was cancelled from
+// outside (its parent ctx, its [WithTimeout] deadline, or [Scope.Cancel])
+// before some children it had accepted could start, and no child failed:
+// those children never ran, and Skipped says how many. It matches the
+// cancellation: errors.Is(err, context.Canceled) (or
+// context.DeadlineExceeded) holds, as does errors.Is with the cause given to
+// Cancel, which Unwrap returns. A cancellation that skipped no child is
+// returned as its bare cause.
+type SkippedError struct {
+	// Skipped is the number of children the scope accepted and never
+	// started (including [Start] children, whose callers were told).
+	Skipped int
+	// Cause is the cancellation's cause: context.Cause of the scope's ctx.
+	Cause error
+
+	err error // the scope ctx's Err: context.Canceled or context.DeadlineExceeded
+}
+
+func (e *SkippedError) Error() string {
+	if e.Skipped == 1 {
+		return fmt.Sprintf("echo: 1 child not started: %v", e.Cause)
+	}
+	return fmt.Sprintf("echo: %d children not started: %v", e.Skipped, e.Cause)
+}
+
+// Is reports whether target is the scope context's Err (context.Canceled or
+// context.DeadlineExceeded), so that it matches even when Cause is another
+// error.
+func (e *SkippedError) Is(target error) bool { return target == e.err }
+
+// Unwrap returns Cause.
+func (e *SkippedError) Unwrap() error { return e.Cause }

@@ -77,7 +77,7 @@ type Scope struct {
 	owing      atomic.Bool  // owed is not empty
 	cutShort   atomic.Bool  // a child was skipped, or returned only the scope's cancellation
 	closed     atomic.Bool  // Wait has returned
-	notStarted atomic.Int64 // children skipped because the scope was cancelled (read by tests)
+	notStarted atomic.Int64 // children skipped because the scope was cancelled (SkippedError)
 
 	mu        sync.Mutex
 	queue     []*child      // children possibly still queued, for help-while-waiting
@@ -170,7 +170,14 @@ func (s *Scope) Context() context.Context { return s.ctx }
 // Cancel cancels the scope's context with cause (context.Canceled if cause
 // is nil). Children still queued are not started; running children see
 // their context cancelled. Cancel does not wait: call [Scope.Wait]. What Wait
-// then returns is described there.
+// then returns is described there: a [*SkippedError] counts the children
+// that never started.
+//
+// Cancel is for abandoning work. To shut down without losing any accepted
+// child, stop spawning (stop the accept loop or the feeding goroutine) and
+// call Wait without Cancel: Wait runs every child already accepted. (Plain
+// jobs with no scope to join can go to a [pool.Pool] with Submit, and
+// [pool.Pool.Stop] runs every accepted task before it returns.)
 func (s *Scope) Cancel(cause error) {
 	s.made("Scope.Cancel")
 	s.cancel(cause)
@@ -194,10 +201,14 @@ func (s *Scope) made(fname string) {
 //     errors.Is the scope context's Err) are not reported again;
 //   - otherwise, if the scope was cancelled by something else (its parent
 //     ctx, its [WithTimeout] deadline, or [Scope.Cancel]) and that cut some
-//     child short (the child was not started, or returned only the
-//     cancellation), the cancellation's cause, such as context.Canceled or
-//     context.DeadlineExceeded;
+//     child short: a [*SkippedError] carrying how many accepted children
+//     were never started, if any were, else the cancellation's cause itself
+//     (a child returned only the cancellation). Either way errors.Is
+//     matches context.Canceled or context.DeadlineExceeded, and the cause;
 //   - otherwise nil.
+//
+// So nothing a scope accepted is lost silently: every child ran, or was
+// reported as not started, or counted in a [*SkippedError].
 //
 // Help-while-waiting: if the scope was opened on one of its pool's workers
 // (inside a child, or any task of the pool started with [pool.Pool.Go]),
@@ -349,6 +360,9 @@ func (s *Scope) finish() error {
 			s.result = multierr.Combine(errs...)
 		case s.cutShort.Load():
 			s.result = context.Cause(s.ctx)
+			if n := s.notStarted.Load(); n > 0 {
+				s.result = &SkippedError{Skipped: int(n), Cause: s.result, err: s.ctx.Err()}
+			}
 		}
 		s.closed.Store(true)
 		s.cancel(nil)
