@@ -47,7 +47,7 @@ func main() {
 	echoLat, echoWall := runEcho(w)
 	progress("errgroup with SetLimit (first come, first served)")
 	egLat, egWall := runErrgroup(w)
-	fmt.Print("\r\033[K")
+	progressDone()
 
 	fmt.Println("Time from submit to start of the interactive (High) tasks:")
 	fmt.Printf("%-30s %10s %10s %10s %12s\n", "", "p50", "p99", "max", "total wall")
@@ -185,4 +185,28 @@ func round(d time.Duration) time.Duration {
 	return d.Round(time.Microsecond)
 }
 
-func progress(what string) { fmt.Printf("\r\033[Krunning: %s ...", what) }
+// progress says what runs now: on a terminal as one line redrawn in place,
+// elsewhere (a pipe, a file, a CI log) as plain lines without control codes.
+func progress(what string) {
+	if terminal(os.Stdout) {
+		fmt.Printf("\r\033[Krunning: %s ...", what)
+	} else {
+		fmt.Printf("running: %s ...\n", what)
+	}
+}
+
+// progressDone clears the progress line on a terminal, or ends the plain
+// progress lines with an empty one.
+func progressDone() {
+	if terminal(os.Stdout) {
+		fmt.Print("\r\033[K")
+	} else {
+		fmt.Println()
+	}
+}
+
+// terminal reports whether f is a terminal (a character device).
+func terminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
