@@ -17,8 +17,8 @@ import (
 // (if it was the first error), instead of crashing the program.
 //
 // A zero Group is valid, has no limit on active goroutines and does not
-// cancel on error. A Group may be reused after Wait; the first error stays
-// the Group's result.
+// cancel on error. As with errgroup, a Group is for one task and should not
+// be reused after Wait.
 type Group struct {
 	cancel context.CancelCauseFunc // nil for a zero Group
 

@@ -44,7 +44,8 @@ func forEachGroup(t *testing.T, test func(t *testing.T, gi groupImpl)) {
 }
 
 // A zero Group: Wait returns the identical first error, and keeps returning
-// it as the Group is reused after Wait.
+// it when Go follows Wait, as errgroup's Group does. (Neither promises
+// reuse: a Group should not be reused for another task.)
 func TestGroupZeroValueFirstErrorAcrossReuse(t *testing.T) {
 	forEachGroup(t, func(t *testing.T, gi groupImpl) {
 		cases := [][]error{
