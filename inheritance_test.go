@@ -2,6 +2,8 @@ package echo
 
 import (
 	"context"
+	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -215,4 +217,31 @@ func TestLiftingNeverWaitsForQueueSpace(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// A child spawned while Wait waits is at the waiter's priority from the
+// start: a running child's Low spawn, made after the Nursery's Wait began,
+// runs at Normal (and goes to the pool at Normal).
+func TestChildSpawnedWhileWaitWaitsIsLifted(t *testing.T) {
+	p := newPool(t, 2)
+	var got Priority
+	err := Nursery(context.Background(), func(ctx context.Context) error {
+		s := memberOf(ctx).s
+		Go(ctx, Normal, func(ctx context.Context) error {
+			for deadline := time.Now().Add(timeoutLong); s.lift.Load() == 0; runtime.Gosched() {
+				if time.Now().After(deadline) {
+					return errors.New("the Nursery's Wait did not begin within 30s")
+				}
+			}
+			Go(ctx, Low, func(ctx context.Context) error { got = PriorityOf(ctx); return nil })
+			return nil
+		})
+		return nil
+	}, WithPool(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != Normal {
+		t.Fatalf("a Low child spawned while a Normal Wait waited ran at %v, want normal", got)
+	}
 }
