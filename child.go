@@ -117,7 +117,7 @@ func (s *Scope) reportBody(err error)  { s.report(err, true) }
 // waiter if that was the last child.
 func (s *Scope) childDone() {
 	s.release()
-	if s.owing.Load() {
+	if s.owed.Load() != nil {
 		s.repay() // a worker is about to take its next task: there may be room
 	}
 	if s.pending.Add(-1) == 0 {

@@ -108,18 +108,24 @@ func (s *Scope) proxy(c *child, w Priority) bool {
 // them when there may be room (repay).
 func (s *Scope) owe(cs []*child) {
 	s.mu.Lock()
-	s.owed = append(s.owed, cs...)
-	s.owing.Store(true)
+	var owed []*child
+	if p := s.owed.Load(); p != nil {
+		owed = *p
+	}
+	owed = append(owed, cs...)
+	s.owed.Store(&owed)
 	s.mu.Unlock()
 }
 
 // repay submits owed proxies; it stops at the first the queue refuses.
 func (s *Scope) repay() {
 	s.mu.Lock()
-	owed := s.owed
-	s.owed = nil
-	s.owing.Store(false)
+	p := s.owed.Swap(nil)
 	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	owed := *p
 	for i, c := range owed {
 		if !s.proxy(c, byUrgency[c.up.Load()-1]) {
 			s.owe(owed[i:])

@@ -72,9 +72,12 @@ type Scope struct {
 	// join's CAS reads the word those adds wrote, and sync/atomic
 	// operations are sequentially consistent and synchronise, so
 	// everything children wrote is visible to Wait's caller.
-	pending    atomic.Int64
-	lift       atomic.Int32 // urgency+1 of the most urgent waiter (see escalate.go); 0: none
-	owing      atomic.Bool  // owed is not empty
+	pending atomic.Int64
+	lift    atomic.Int32 // urgency+1 of the most urgent waiter (see escalate.go); 0: none
+	// owed lists lifted children whose proxy the full queue refused (see
+	// escalate.go); nil when none. Written under mu, read without it to
+	// skip repay cheaply.
+	owed       atomic.Pointer[[]*child]
 	cutShort   atomic.Bool  // a child was skipped, or returned only the scope's cancellation
 	closed     atomic.Bool  // Wait has returned
 	notStarted atomic.Int64 // children skipped because the scope was cancelled (SkippedError)
@@ -85,7 +88,6 @@ type Scope struct {
 	wake      chan struct{} // non-nil while a waiter blocks; closed to wake it
 	errs      []error       // reported errors, in report order
 	waiters   [3]int32      // waiters now waiting on the scope, by urgency (see escalate.go)
-	owed      []*child      // lifted children whose proxy the full queue refused
 
 	handlerMu sync.Mutex // serialises calls of the WithErrorHandler handler
 

@@ -253,7 +253,7 @@ func (s *Scope) enqueue(c *child) {
 	s.mu.Unlock()
 	if lifted && !s.proxy(c, byUrgency[l-1]) {
 		s.owe([]*child{c})
-	} else if s.owing.Load() {
+	} else if s.owed.Load() != nil {
 		s.repay()
 	}
 }
