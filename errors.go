@@ -136,8 +136,10 @@ var ErrNotReady = errors.New("echo: Start child returned without calling ready")
 // Cancel, which Unwrap returns. A cancellation that skipped no child is
 // returned as its bare cause.
 type SkippedError struct {
-	// Skipped is the number of children the scope accepted and never
-	// started (including [Start] children, whose callers were told).
+	// Skipped is the number of children spawned into the scope that never
+	// started: skipped because the scope was cancelled, including [Start]
+	// children (whose callers were told) and children whose spawner's ctx
+	// ended while Go waited to hand them over (Go returned).
 	Skipped int
 	// Cause is the cancellation's cause: context.Cause of the scope's ctx.
 	Cause error
