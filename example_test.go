@@ -145,3 +145,55 @@ func ExampleWithLimit() {
 	fmt.Println("at most 2 active:", peak.Load() <= 2, err)
 	// Output: at most 2 active: true <nil>
 }
+
+// A long-lived supervisor logs each failure as it happens instead of
+// keeping it for Wait, so it holds no memory for the failures it has seen.
+func ExampleWithErrorHandler() {
+	var failures atomic.Int64
+	bg, ctx := echo.NewScope(context.Background(), echo.WithCollectAll(),
+		echo.WithErrorHandler(func(err error) {
+			failures.Add(1) // e.g. slog.Error("background job failed", "err", err)
+		}))
+	for i := range 5 {
+		echo.Go(ctx, echo.Low, func(context.Context) error {
+			if i%2 == 0 {
+				return fmt.Errorf("job %d failed", i)
+			}
+			return nil
+		})
+	}
+	fmt.Println(bg.Wait(), failures.Load())
+	// Output: <nil> 3
+}
+
+// Cancelling a scope skips its queued children, and Wait says how many;
+// the error still matches context.Canceled. To lose nothing, stop feeding
+// the scope and Wait without Cancel.
+func ExampleSkippedError() {
+	s, ctx := echo.NewScope(context.Background())
+	s.Cancel(nil) // shutdown
+	for range 3 {
+		echo.Go(ctx, echo.Normal, func(context.Context) error { return nil })
+	}
+	err := s.Wait()
+	var skipped *echo.SkippedError
+	if errors.As(err, &skipped) {
+		fmt.Println(skipped.Skipped, "jobs never ran;", errors.Is(err, context.Canceled))
+	}
+	// Output: 3 jobs never ran; true
+}
+
+// A request that knows it is urgent says so. Its body, and scopes nested
+// under its ctx, run at High; and while the Nursery waits, its queued Normal
+// and Low children run at High too, ahead of the process's Normal work.
+func ExampleWithPriority() {
+	err := echo.Nursery(context.Background(), func(ctx context.Context) error {
+		fmt.Println("the handler runs at", echo.PriorityOf(ctx))
+		echo.Go(ctx, echo.Low, func(ctx context.Context) error { return nil }) // lifted while the Nursery waits
+		return nil
+	}, echo.WithPriority(echo.High))
+	fmt.Println(err)
+	// Output:
+	// the handler runs at high
+	// <nil>
+}
