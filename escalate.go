@@ -100,6 +100,9 @@ func (s *Scope) proxy(c *child, w Priority) bool {
 	if c.state.Load() != childQueued {
 		return true
 	}
+	if _, ok := s.run.(goroutines); ok {
+		return true // WithBlocking: every child has its goroutine already
+	}
 	err := s.run.TryGo(c, w, runChild)
 	return err == nil || !errors.Is(err, pool.ErrQueueFull)
 }
