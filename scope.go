@@ -193,14 +193,22 @@ func (s *Scope) made(fname string) {
 	}
 }
 
-// Wait blocks until every child has returned, including children spawned
-// by children while Wait runs, and returns what the scope reports:
+// Wait blocks until every child of the scope has returned, including
+// children spawned by children while it waits, and returns what the scope
+// reports. When Wait returns, the scope's context is cancelled and the scope
+// is closed: Go, TryGo and Start on it panic. Wait may be called from any
+// goroutine, and more than once: later calls return the same result.
+//
+// The return of every child, and everything it wrote before returning,
+// happens before Wait returns, as with sync.WaitGroup.
+//
+// What Wait returns:
 //
 //   - the errors children returned (and panics, as [*PanicError]), combined
 //     with multierr in the order they were reported; a single error is
 //     returned as itself. After a failure has cancelled the scope, results
-//     that are only that cancellation (the cause itself, or an error that
-//     errors.Is the scope context's Err) are not reported again;
+//     that are only that cancellation (an error that errors.Is the cause or
+//     the scope context's Err) are not reported again; a panic always is;
 //   - otherwise, if the scope was cancelled by something else (its parent
 //     ctx, its [WithTimeout] deadline, or [Scope.Cancel]) and that cut some
 //     child short: a [*SkippedError] carrying how many accepted children
@@ -210,59 +218,53 @@ func (s *Scope) made(fname string) {
 //   - otherwise nil.
 //
 // So nothing a scope accepted is lost silently: every child ran, or was
-// reported as not started, or counted in a [*SkippedError].
+// reported as not started, or counted in a [*SkippedError]. (With
+// [WithErrorHandler], failures go to the handler instead; see there.)
 //
-// Help-while-waiting: if the scope was opened on one of its pool's workers
-// (inside a child, or any task of the pool started with [pool.Pool.Go]),
-// Wait first runs the scope's still-queued children itself on the calling
-// goroutine, most urgent first, so nested scopes on a small pool make
-// progress without extra workers; then it blocks through [pool.Block] with
-// the ctx given to NewScope, so that the waiting worker lends its pool a
-// spare worker. This cannot deadlock where a goroutine per child would not:
-// the caller of Wait does nothing else until every child is done, so no
-// child can be waiting for it. A scope opened anywhere else (a request
-// handler, main) just waits: its children run on the pool, within its
-// bound and in priority order (once such a scope is cancelled, Wait
-// settles its queued children as not started itself, which runs no user
-// code). Go and Start wait differently; see [Scope.Go] and [Start].
+// Who may spawn while Wait runs: children, always (their spawns are
+// joined), and any other goroutine until Wait has seen every child done;
+// after that Go panics as after Wait (see [Scope.Go]).
 //
-// Who may spawn while Wait runs: children (their spawns are always
-// joined) and any other goroutine until the join ends; see [Scope.Go].
+// Waiting cannot deadlock where a goroutine per child would not. On one of
+// its pool's workers (inside a child, or a task started with
+// [pool.Pool.Go]), Wait runs the scope's queued children itself, most
+// urgent first (help-while-waiting): the caller does nothing else until
+// they are done, so none of them can be waiting for it. Anywhere else (a
+// request handler, main) Wait just waits, and the children run on the pool
+// within its bound and in priority order. [Scope.Go] and [Start] wait
+// differently; see there.
 //
-// The Goexit rule: a child that calls runtime.Goexit while Wait runs it
-// inline ends the calling goroutine (a pool worker), as if the caller had
-// called Goexit; but first that goroutine joins every other child and
-// closes the scope, and if the scope failed, its result goes to the
-// enclosing scope (the one the ctx given to NewScope belongs to), so
-// neither a child nor a failure is lost. A later Wait call from another
-// goroutine returns the result too. A [Nursery] whose body's goroutine
-// exits by Goexit follows the same rule.
+// Wait runs at the priority of the code that opened the scope
+// ([WithPriority], else the priority its ctx carries, else [Normal]), and
+// while it waits, the scope's queued children below that priority run at it
+// (priority inheritance, as Swift's task groups do), and so do children
+// spawned from then on ([PriorityOf] in their ctx says so). A request is
+// thus never stuck behind a backlog because of its own Low children. This
+// never waits for room in a full pool queue.
 //
-// Wait runs at the priority of the code that opened the scope ([WithPriority],
-// else the priority its ctx carries, else [Normal]) and lifts what it waits
-// for: children still queued below that priority are handed to the pool
-// again at it, and children spawned from then on run at it (their ctx says
-// so: [PriorityOf]), so a request is never stuck behind a backlog because of
-// its own Low children. Lifting never waits for queue space: if the pool's
-// queue is full, a child is lifted when room appears, or runs at its old
-// place in the queue (and at the lifted priority) if that comes first.
-// [Start] and a [Go] waiting for a [WithLimit] slot lift the same way while
-// they wait, at their caller's priority.
+// If a child that Wait runs on the calling goroutine calls
+// runtime.Goexit, that goroutine ends as if it had called Goexit, but first
+// it joins every other child and closes the scope, and a failure of the
+// scope goes to the enclosing scope (the one the ctx given to NewScope
+// belongs to); a later Wait returns the result. A [Nursery] whose body
+// calls Goexit follows the same rule.
 //
 // A child must not call Wait on its own scope: it would wait for itself.
-//
-// When Wait returns, the scope's context is cancelled and the scope is
-// closed: Go, TryGo and Start on it panic. Wait may be called from any goroutine, and more than once: later
-// calls return the same result. (The pool learns which worker blocks from
-// the ctx given to NewScope, so a scope opened inside a pool task is best
-// waited for by that task, as [Nursery] does; from elsewhere Wait is still
-// correct, the pool is just told about the wrong worker.)
 func (s *Scope) Wait() error {
 	s.made("Scope.Wait")
 	if s.closed.Load() {
 		return s.finish()
 	}
-	s.beginWait(s.creator) // never ended: the scope closes
+	// Lift the queued children to the creator's priority: they are handed
+	// to the pool again at it (whichever copy a worker claims first runs),
+	// without waiting for queue room (see beginWait). Never ended: the
+	// scope closes.
+	s.beginWait(s.creator)
+	// join blocks through pool.Block with the ctx given to NewScope, so a
+	// waiting worker lends its pool a spare. The pool learns which worker
+	// blocks from that ctx: a scope opened in a pool task is best waited
+	// for by that task, as Nursery does; from another goroutine Wait is
+	// still correct, the pool is just told about the wrong worker.
 	s.join()
 	return s.finish()
 }
