@@ -93,7 +93,10 @@ func first[T any](ctx context.Context, fname string, p Priority, d time.Duration
 			panic(fmt.Sprintf("echo: %s called with a nil function (fns[%d])", fname, i))
 		}
 	}
-	r := &race[T]{s: newScope(ctx, fname, nil), errs: make([]error, len(fns))}
+	// The scope, and so First's own wait, runs at p: a waiter above p would
+	// lift the functions to its priority (see Scope.Wait), and p is the
+	// caller's word for how urgent this race is.
+	r := &race[T]{s: newScope(ctx, fname, []Option{WithPriority(p)}), errs: make([]error, len(fns))}
 	started := len(fns)
 	if d == 0 {
 		for i := range fns {
@@ -105,7 +108,7 @@ func first[T any](ctx context.Context, fname string, p Priority, d time.Duration
 	}
 	err := r.s.Wait()
 	var zero T
-	if err != nil && err != errWon { // errWon's type is comparable: == cannot panic
+	if err != nil && !errors.Is(err, errWon) { // a *SkippedError for losers never started matches errWon too
 		// A panic (or a child the pool refused, or ctx's cause for the
 		// children that it kept from starting).
 		if r.won.Load() {

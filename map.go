@@ -40,7 +40,10 @@ func Map[T, R any](ctx context.Context, p Priority, in []T, fn func(ctx context.
 		}
 		return []R{}, nil
 	}
-	s := newScope(ctx, "Map", opts)
+	// The scope, and so Map's own wait, runs at p unless an option says
+	// otherwise: a waiter above p would lift the children to its priority
+	// (see Scope.Wait), and p is the caller's word for how urgent they are.
+	s := newScope(ctx, "Map", append([]Option{WithPriority(p)}, opts...))
 	m := &mapping[T, R]{s: s, in: in, out: make([]R, len(in)), fn: fn}
 	child := m.child // one function value for every element
 	for range in {

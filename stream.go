@@ -71,7 +71,8 @@ func Stream[T, R any](ctx context.Context, p Priority, in iter.Seq[T], fn func(c
 	// (each element's goes to its slot), so the only failures the scope
 	// sees are children its pool refused, and those must cancel it so that
 	// the consumer stops waiting for them.
-	sopts := append(opts[:len(opts):len(opts)], func(c *config) { c.limit, c.collectAll = 0, false })
+	// The scope (and so the consumer's waits) runs at p, as Map's does.
+	sopts := append(append([]Option{WithPriority(p)}, opts...), func(c *config) { c.limit, c.collectAll = 0, false })
 	return func(yield func(R, error) bool) {
 		st := &stream[T, R]{
 			ctx:        ctx,
