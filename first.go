@@ -26,7 +26,7 @@ var errGoexit = errors.New("echo: the function called runtime.Goexit instead of 
 // error.
 //
 // Each function runs as a child of priority p in a scope opened on ctx
-// (nested in ctx's scope, if any). The winner, the first function to return
+// (nested in ctx's scope, if any), and First waits at p. The winner, the first function to return
 // a nil error, is never cancelled while it runs: the others' contexts are
 // cancelled as soon as it has returned, and First returns once every one of
 // them has returned too, so nothing outlives the call. Their results are

@@ -12,7 +12,8 @@ import (
 //
 // Map opens a scope on ctx (nested in ctx's scope, if any, as [NewScope]
 // does) with opts, spawns one child of priority p per element, and waits
-// for them all, so it has every property of a scope: [WithLimit] bounds how
+// for them all at p (as if opened [WithPriority](p), so a caller of higher
+// priority does not lift them), so it has every property of a scope: [WithLimit] bounds how
 // many elements are in flight, [WithTimeout] and [WithName] apply, the first
 // error or panic cancels the remaining elements (elements not yet started
 // are not started), a panic comes back as a [*PanicError], and a caller on a

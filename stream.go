@@ -21,7 +21,7 @@ var errStreamStopped = errors.New("echo: Stream consumer stopped")
 //
 // Each range over the returned sequence opens a scope on ctx (nested in
 // ctx's scope, if any) with opts, and runs fn(ctx, v) as a child of priority
-// p for each element v. The window is how many elements may be taken from in
+// p for each element v; the consumer waits at p. The window is how many elements may be taken from in
 // and not yet yielded, running or finished and waiting for an earlier one:
 // [WithLimit] sets it, and it defaults to 2×GOMAXPROCS, enough to keep every
 // CPU busy while as many finished results wait behind a slower one, and
