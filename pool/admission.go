@@ -56,10 +56,17 @@ func (s *state) submit(ctx context.Context, t task, wait bool) error {
 	} else {
 		w = nil
 	}
-	if w != nil && w.local != nil && w.owner.CompareAndSwap(false, true) {
+	if w != nil && w.owner.CompareAndSwap(false, true) {
 		// We hold w's owner flag: no other goroutine is using w's deque as
 		// owner (see worker.owner), so this Push is a legal owner call.
-		w.local.Push(t)
+		// w.local is read only under the flag: an extra sets it, under the
+		// flag, when it first looks for work, possibly after a goroutine
+		// got its first task's ctx.
+		if w.local != nil {
+			w.local.Push(t)
+		} else {
+			s.q.Push(t)
+		}
 		w.owner.Store(false)
 	} else {
 		s.q.Push(t)

@@ -189,11 +189,13 @@ func (w *worker) surplus() bool {
 
 // next takes the worker's next task, holding the owner flag.
 func (w *worker) next() (task, bool, bool) {
-	if w.local == nil {
-		w.local = w.s.q.NewThief() // an extra's first look (see init)
-	}
 	for !w.owner.CompareAndSwap(false, true) {
 		runtime.Gosched() // a submitter is pushing onto our deque: nanoseconds
+	}
+	if w.local == nil {
+		// An extra's first look (see init), under the owner flag: a
+		// submitter holding its first task's ctx reads local under it too.
+		w.local = w.s.q.NewThief()
 	}
 	t, stolen, ok := w.local.Next()
 	w.owner.Store(false)
