@@ -25,7 +25,8 @@ import (
 // time, combined with multierr; with [WithCollectAll] every element runs and
 // the error lists every failure. (For each element's own result or error,
 // in order, use [Stream] with WithCollectAll.) If ctx is cancelled first,
-// the error is ctx's cause. Otherwise the slice has len(in) results, and on
+// the error matches ctx's cause with errors.Is (a [*SkippedError] with the
+// cause if elements were never started). Otherwise the slice has len(in) results, and on
 // an empty in it is empty and non-nil.
 //
 // The result of fn(ctx, in[i]) is the i'th result. Map panics if ctx or fn is nil, if p is not High, Normal or
