@@ -19,6 +19,8 @@ type backlog struct {
 	started atomic.Int64
 	stop    atomic.Bool
 	wg      sync.WaitGroup
+
+	atWait, atChild atomic.Int64 // see markWait, markChild
 }
 
 const backlogTask = 50 * time.Microsecond
@@ -26,6 +28,8 @@ const backlogTask = 50 * time.Microsecond
 func newBacklog(t *testing.T, p *pool.Pool, prio Priority, n int) *backlog {
 	t.Helper()
 	b := &backlog{}
+	b.atWait.Store(-1) // not marked yet
+	b.atChild.Store(-1)
 	b.wg.Add(n)
 	for range n {
 		if err := p.Submit(context.Background(), prio, func() {
@@ -47,17 +51,35 @@ func (b *backlog) drain() {
 	b.wg.Wait()
 }
 
-// overtakes runs f and fails the test unless f returned before more than
-// maxOvertaken of the backlog's tasks began, where waiting behind the
-// backlog would take thousands. The children themselves take a few task
-// lengths (typically 1-100 backlog tasks begin meanwhile); the bound is
-// loose because the goroutine running f competes for the CPUs with the
-// spinning workers: on 2 CPUs it may be descheduled for a 10 ms preemption
-// slice, in which 2 workers begin ~400 backlog tasks.
+// markWait records how many backlog tasks had begun when the wait began
+// (tests call it just before the waiting call).
+func (b *backlog) markWait() { b.atWait.Store(b.started.Load()) }
+
+// markChild records, for a child that should be lifted, how many backlog
+// tasks had begun when it started (the latest of several children counts).
+func (b *backlog) markChild() {
+	v := b.started.Load()
+	for {
+		old := b.atChild.Load()
+		if v <= old || b.atChild.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// overtakes runs f, which waits on lifted children (marking when its wait
+// begins and when they start), and fails the test unless the children
+// started within maxLag backlog tasks of the wait (a few task lengths;
+// waiting behind the backlog would take thousands). The lag is measured
+// from the children's side so that it does not count the scheduling
+// latency of the waiting goroutine, which competes for the CPUs with the
+// spinning workers (at GOMAXPROCS 1 it can wait 100 ms to run). As a
+// sanity bound, f must also return before half of the backlog left began.
 func (b *backlog) overtakes(t *testing.T, what string, n int, f func() error) {
 	t.Helper()
 	before := b.started.Load()
-	if left := int64(n) - before; left < int64(n)/2 {
+	left := int64(n) - before
+	if left < int64(n)/2 {
 		t.Skipf("%d of %d backlog tasks began before %s: too few left to overtake (machine overloaded?)", before, n, what)
 	}
 	var err error
@@ -66,16 +88,35 @@ func (b *backlog) overtakes(t *testing.T, what string, n int, f func() error) {
 	if err != nil {
 		t.Fatalf("%s returned %v, want nil", what, err)
 	}
-	t.Logf("%s returned after %d backlog tasks had begun (of %d left)", what, ran, int64(n)-before)
-	if ran > maxOvertaken {
-		t.Fatalf("%s returned only after %d backlog tasks had begun (of %d left): its children waited behind the backlog instead of running at their waiter's priority",
-			what, ran, int64(n)-before)
+	atWait, atChild := b.atWait.Load(), b.atChild.Load()
+	if atWait < 0 || atChild < 0 {
+		t.Fatalf("%s: the test did not mark the wait (%d) or the child (%d)", what, atWait, atChild)
+	}
+	lag := atChild - atWait
+	t.Logf("%s: the lifted children started %d backlog tasks after the wait began; it returned after %d (of %d left)", what, lag, ran, left)
+	if lag > maxLag || ran > left/2 {
+		t.Fatalf("%s: the children started %d backlog tasks after the wait began, and it returned after %d of the %d left: they waited behind the backlog instead of running at their waiter's priority",
+			what, lag, ran, left)
 	}
 }
 
+// twoWorkers returns a 2-worker pool that cannot add workers, so that the
+// backlog counts measure start order: a pool that may grow can judge a
+// CPU-bound backlog blocked (under -race, at GOMAXPROCS 8 it was seen adding
+// thousands of extras, each handed a backlog task at once, which inflates
+// the count whatever the order).
+func twoWorkers(t *testing.T) *pool.Pool {
+	p := pool.New(pool.WithWorkers(2), pool.WithMaxWorkers(2))
+	t.Cleanup(func() { stopPool(t, p) })
+	return p
+}
+
 const (
-	backlogLen   = 20_000
-	maxOvertaken = 1000
+	backlogLen = 20_000
+	// maxLag: typically 0-100; the goroutine that marks the wait can still
+	// be descheduled between the mark and the wait, for a 10 ms slice (200
+	// tasks of 50 µs per worker) at GOMAXPROCS 1. Old code: ~19,000.
+	maxLag = 1000
 )
 
 // The README's Quick Start shape: a handler off the pool opens a Nursery
@@ -84,13 +125,14 @@ const (
 // handler's priority (Normal), so its Low child runs at Normal and overtakes
 // the Low backlog.
 func TestWaitLiftsLowChildrenToTheWaitersPriority(t *testing.T) {
-	p := newPool(t, 2)
+	p := twoWorkers(t)
 	b := newBacklog(t, p, Low, backlogLen)
 	var childPrio atomic.Value
 	b.overtakes(t, "Nursery with a High and a Low child", backlogLen, func() error {
 		return Nursery(context.Background(), func(ctx context.Context) error {
 			Go(ctx, High, func(context.Context) error { return nil })
-			Go(ctx, Low, func(ctx context.Context) error { childPrio.Store(PriorityOf(ctx)); return nil })
+			Go(ctx, Low, func(ctx context.Context) error { b.markChild(); childPrio.Store(PriorityOf(ctx)); return nil })
+			b.markWait() // the Nursery waits next
 			return nil
 		}, WithPool(p))
 	})
@@ -102,13 +144,14 @@ func TestWaitLiftsLowChildrenToTheWaitersPriority(t *testing.T) {
 // With WithPriority(High) the waiter is High: Normal and Low children
 // overtake a Normal backlog too, and run at High.
 func TestWithPriorityHighLiftsChildrenPastANormalBacklog(t *testing.T) {
-	p := newPool(t, 2)
+	p := twoWorkers(t)
 	b := newBacklog(t, p, Normal, backlogLen)
 	var prios [2]atomic.Value
 	b.overtakes(t, "WithPriority(High) Nursery with a Normal and a Low child", backlogLen, func() error {
 		return Nursery(context.Background(), func(ctx context.Context) error {
-			Go(ctx, Normal, func(ctx context.Context) error { prios[0].Store(PriorityOf(ctx)); return nil })
-			Go(ctx, Low, func(ctx context.Context) error { prios[1].Store(PriorityOf(ctx)); return nil })
+			Go(ctx, Normal, func(ctx context.Context) error { b.markChild(); prios[0].Store(PriorityOf(ctx)); return nil })
+			Go(ctx, Low, func(ctx context.Context) error { b.markChild(); prios[1].Store(PriorityOf(ctx)); return nil })
+			b.markWait()
 			return nil
 		}, WithPool(p), WithPriority(High))
 	})
@@ -122,11 +165,13 @@ func TestWithPriorityHighLiftsChildrenPastANormalBacklog(t *testing.T) {
 // Start waits too: the Start caller's priority (Normal, the body's) lifts
 // its Low Start child past a Low backlog.
 func TestStartLiftsItsChildToTheCallersPriority(t *testing.T) {
-	p := newPool(t, 2)
+	p := twoWorkers(t)
 	b := newBacklog(t, p, Low, backlogLen)
 	err := Nursery(context.Background(), func(ctx context.Context) error {
 		b.overtakes(t, "Start of a Low child", backlogLen, func() error {
+			b.markWait()
 			_, err := Start(ctx, Low, func(ctx context.Context, ready func(int)) error {
+				b.markChild()
 				ready(1)
 				return nil
 			})
@@ -143,11 +188,12 @@ func TestStartLiftsItsChildToTheCallersPriority(t *testing.T) {
 // holds the slot runs at the spawner's priority, so the Go returns before
 // the Low backlog.
 func TestGoWaitingForASlotLiftsTheSlotHolders(t *testing.T) {
-	p := newPool(t, 2)
+	p := twoWorkers(t)
 	b := newBacklog(t, p, Low, backlogLen)
 	err := Nursery(context.Background(), func(ctx context.Context) error {
-		Go(ctx, Low, func(context.Context) error { return nil }) // takes the one slot, queued behind the backlog
+		Go(ctx, Low, func(context.Context) error { b.markChild(); return nil }) // takes the one slot, queued behind the backlog
 		b.overtakes(t, "Go waiting for the slot of a Low child", backlogLen, func() error {
+			b.markWait()
 			Go(ctx, Low, func(context.Context) error { return nil })
 			return nil
 		})
