@@ -41,6 +41,7 @@ type Scope struct {
 	creator Priority      // priority of the code that opened the scope
 	task    *trace.Task   // nil unless named or tracing was on at NewScope
 	sem     chan struct{} // WithLimit slots; nil for no limit
+	track   *scopeTrack   // the live tree's record (tree.go); nil unless EnableTree
 
 	// helps says whether waiting goroutines (Wait; Go waiting for a
 	// WithLimit slot only when the pool cannot lend a worker, see acquire)
@@ -114,6 +115,9 @@ func NewScope(ctx context.Context, opts ...Option) (*Scope, context.Context) {
 		panic("echo: NewScope called with a nil ctx")
 	}
 	s := newScope(ctx, "NewScope", opts)
+	if treeOn.Load() { // the live tree (tree.go): its only cost while off
+		s.track = openTrack(s, ctx, nil)
+	}
 	return s, s.ctx
 }
 
@@ -375,6 +379,9 @@ func (s *Scope) finish() error {
 		}
 		if s.task != nil {
 			s.task.End()
+		}
+		if s.track != nil { // the live tree (tree.go): leave it
+			s.track.close()
 		}
 	})
 	return s.result
