@@ -183,14 +183,18 @@ func childInfo(v uint64, now int64) ChildInfo {
 }
 
 // TreePools returns the state of every pool that a scope tracked since
-// [EnableTree] has used and that is still reachable, in the order the tree
-// first saw them.
+// [EnableTree] has used and that is still reachable and not stopped, in the
+// order the tree first saw them. The tree holds pools weakly: it does not
+// keep a dropped pool alive.
 func TreePools() []PoolInfo {
 	var out []PoolInfo
-	for _, p := range livePools() {
+	for i, p := range livePools() {
 		st := p.Stats()
+		if st.Workers+st.ExtraWorkers == 0 {
+			continue // stopped: not collected yet, but of no more interest
+		}
 		pi := PoolInfo{
-			Name:    poolName(p, len(out)+1),
+			Name:    poolName(p, i+1),
 			Workers: st.Workers,
 			Extra:   st.ExtraWorkers,
 			Blocked: st.Blocked,
