@@ -63,8 +63,10 @@ var treeEpoch = time.Now()
 func treeNow() int64 { return int64(time.Since(treeEpoch)) }
 
 // runSlots is how many running children of one scope are listed without a
-// lock: one cache line of slots.
-const runSlots = 8
+// lock. Few children of one scope run at once on a small machine; beyond
+// that they are mostly waiting for I/O, and the overflow map's lock costs
+// them nothing that matters. Each slot is 8 bytes of every tracked scope.
+const runSlots = 4
 
 // scopeTrack is the tree's record of one open scope.
 type scopeTrack struct {
@@ -78,13 +80,11 @@ type scopeTrack struct {
 	accepted atomic.Int64
 
 	s      *Scope
-	pool   *pool.Pool // nil for a test runner
-	opened int64      // treeNow at open
-	// Where the scope was opened, resolved to file:line only when shown:
-	// the return address into NewScope's caller, or the entry of a
-	// Nursery's body.
-	caller [1]uintptr
-	body   uintptr
+	opened int64 // treeNow at open
+	// pc is where the scope was opened, resolved to file:line only when
+	// shown: the entry of a Nursery's body (if entry), or the return
+	// address into NewScope's caller.
+	pc uintptr
 
 	// owner is the track whose list holds t (treeRoots for the top
 	// level). It changes only under both the old and the new owner's mu,
@@ -94,9 +94,9 @@ type scopeTrack struct {
 
 	mu     sync.Mutex
 	closed bool              // the scope has finished
+	entry  bool              // see pc (set before t is shared)
 	first  *scopeTrack       // nested scopes, newest first
 	over   map[*child]uint64 // running children that found no free slot
-	_      [0]func()         // not comparable
 }
 
 // treeRoots is the sentinel whose list holds the top-level scopes. It is
@@ -110,12 +110,13 @@ var treeRoots scopeTrack
 func openTrack(s *Scope, ctx context.Context, body *func(context.Context) error) *scopeTrack {
 	t := &scopeTrack{s: s, opened: treeNow()}
 	if body != nil {
-		t.body = funcEntry(body)
+		t.pc, t.entry = funcEntry(body), true
 	} else {
 		// Frames: 0 Callers, 1 openTrack, 2 NewScope, 3 its caller.
-		runtime.Callers(3, t.caller[:])
+		var pc [1]uintptr
+		runtime.Callers(3, pc[:])
+		t.pc = pc[0]
 	}
-	t.pool, _ = s.run.(*pool.Pool)
 	var up *scopeTrack
 	if outer := memberOf(ctx); outer != nil {
 		up = outer.s.track
@@ -124,8 +125,8 @@ func openTrack(s *Scope, ctx context.Context, body *func(context.Context) error)
 		up = &treeRoots
 		up.link(t)
 	}
-	if t.pool != nil && (up == &treeRoots || up.pool != t.pool) {
-		notePool(t.pool)
+	if p, ok := s.run.(*pool.Pool); ok && (up == &treeRoots || up.s.run != s.run) {
+		notePool(p)
 	}
 	return t
 }
@@ -144,14 +145,15 @@ func funcEntry(fn *func(context.Context) error) uintptr {
 
 // site returns where t's scope was opened, as file:line.
 func (t *scopeTrack) site() string {
-	if pc := t.body; pc != 0 {
-		if f := runtime.FuncForPC(pc); f != nil {
-			file, line := f.FileLine(pc)
+	switch {
+	case t.pc == 0:
+	case t.entry:
+		if f := runtime.FuncForPC(t.pc); f != nil {
+			file, line := f.FileLine(t.pc)
 			return fmt.Sprintf("%s:%d", file, line)
 		}
-	}
-	if pc := t.caller[0]; pc != 0 {
-		if f, _ := runtime.CallersFrames(t.caller[:]).Next(); f.File != "" {
+	default:
+		if f, _ := runtime.CallersFrames([]uintptr{t.pc}).Next(); f.File != "" {
 			return fmt.Sprintf("%s:%d", f.File, f.Line)
 		}
 	}

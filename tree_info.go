@@ -149,7 +149,7 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 		Site:      t.site(),
 		Priority:  s.creator.String(),
 		Escalated: s.escalated.Load(),
-		Pool:      names[t.pool],
+		Pool:      names[poolOf(s)],
 		Age:       time.Duration(max(0, now-t.opened)),
 		Children:  kids,
 	}
@@ -213,6 +213,13 @@ func TreePools() []PoolInfo {
 		out = append(out, pi)
 	}
 	return out
+}
+
+// poolOf returns the pool s runs its children on, or nil for a test's
+// runner.
+func poolOf(s *Scope) *pool.Pool {
+	p, _ := s.run.(*pool.Pool)
+	return p
 }
 
 // poolNames names the pools the tree knows, as TreePools does.
