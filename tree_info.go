@@ -174,8 +174,9 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 	return info, true
 }
 
-// livePending returns the number of s's accepted children not yet done.
-func livePending(s *Scope) int64 { return s.pending.Load() }
+// livePending returns the number of s's accepted children not yet done:
+// the count in s.pending, without any flag bits kept above bit 61.
+func livePending(s *Scope) int64 { return s.pending.Load() & (1<<62 - 1) }
 
 func childInfo(v uint64, now int64) ChildInfo {
 	start, p := unpackSlot(v)
