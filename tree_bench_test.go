@@ -2,8 +2,21 @@ package echo
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// cpuTime returns the CPU time the process has used (user and system): on
+// a machine shared with other work it varies less than wall time, which
+// also counts the time spent waiting for a CPU.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // BenchmarkTreeCost runs the noop-children and fork-join workloads of
 // BenchmarkScopeNoopChildren and BenchmarkForkJoinFib25 with the tree off
@@ -19,6 +32,7 @@ func BenchmarkTreeCost(b *testing.B) {
 			treeOn.Store(on)
 			defer treeOn.Store(false)
 			b.ReportAllocs()
+			cpu0 := cpuTime(b)
 			for b.Loop() {
 				s, _ := NewScope(context.Background())
 				for range noopChildren {
@@ -29,11 +43,13 @@ func BenchmarkTreeCost(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*noopChildren), "ns/child")
+			b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N*noopChildren), "cpu-ns/child")
 		})
 		b.Run("fork-join-fib25/"+tree, func(b *testing.B) {
 			treeOn.Store(on)
 			defer treeOn.Store(false)
 			b.ReportAllocs()
+			cpu0 := cpuTime(b)
 			for b.Loop() {
 				var got int
 				err := Nursery(context.Background(), func(ctx context.Context) (err error) {
@@ -44,6 +60,7 @@ func BenchmarkTreeCost(b *testing.B) {
 					b.Fatalf("fib = %d, %v", got, err)
 				}
 			}
+			b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
