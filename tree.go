@@ -76,8 +76,6 @@ type scopeTrack struct {
 	// each slot once, so it sees a start time and priority that belong
 	// together.
 	run [runSlots]atomic.Uint64
-	// accepted counts the children accepted so far (written by spawners).
-	accepted atomic.Int64
 
 	s      *Scope
 	opened int64 // treeNow at open
@@ -97,6 +95,11 @@ type scopeTrack struct {
 	entry  bool              // see pc (set before t is shared)
 	first  *scopeTrack       // nested scopes, newest first
 	over   map[*child]uint64 // running children that found no free slot
+
+	// accepted counts the children accepted so far. Spawners write it,
+	// workers write run: it is at the other end of the record (a 128-byte
+	// object, aligned to 128), so the two do not share a cache line.
+	accepted atomic.Int64
 }
 
 // treeRoots is the sentinel whose list holds the top-level scopes. It is
