@@ -19,7 +19,9 @@ import (
 type ScopeInfo struct {
 	// Name is the scope's [WithName] name, if any.
 	Name string `json:"name,omitempty"`
-	// Site is the file:line of the code that opened the scope.
+	// Site is where the scope was opened, as file:line: the call of
+	// [NewScope], or for a [Nursery] the start of its body function (for
+	// the usual function literal, the line of the Nursery call).
 	Site string `json:"site"`
 	// Priority is the priority of the code that opened the scope ("high",
 	// "normal" or "low"; see [WithPriority]); Escalated says that Wait has
