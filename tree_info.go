@@ -156,7 +156,7 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 		Children:  kids,
 	}
 	slices.SortStableFunc(info.Children, func(a, b ChildInfo) int { return int(b.Running - a.Running) })
-	live := int(livePending(s))
+	live := int(s.live())
 	accepted := int(t.accepted.Load())
 	info.Running = len(kids)
 	info.Queued = max(0, live-info.Running)
@@ -175,10 +175,6 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 	info.Scopes = treeNodes(nested, now, names)
 	return info, true
 }
-
-// livePending returns the number of s's accepted children not yet done:
-// the count in s.pending, without any flag bits kept above bit 61.
-func livePending(s *Scope) int64 { return s.pending.Load() & (1<<62 - 1) }
 
 func childInfo(v uint64, now int64) ChildInfo {
 	start, p := unpackSlot(v)
