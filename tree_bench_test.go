@@ -64,3 +64,40 @@ func BenchmarkTreeCost(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTreeHooks measures the tree's own work on one goroutine, apart
+// from the pool: per child (begin and end, and the accepted count), and
+// per scope (a Nursery with no child opened and waited for, with the tree
+// off and on).
+func BenchmarkTreeHooks(b *testing.B) {
+	b.Run("child", func(b *testing.B) {
+		treeOn.Store(true)
+		s, _ := NewScope(context.Background(), withRunner(&fakePool{}))
+		treeOn.Store(false)
+		defer s.Wait()
+		c := &child{m: member{s: s, prio: Normal}}
+		b.ReportAllocs()
+		for b.Loop() {
+			s.track.accepted.Add(1)
+			s.track.end(c, s.track.begin(c))
+		}
+	})
+	body := func(context.Context) error { return nil }
+	for _, on := range []bool{false, true} {
+		tree := "tree=off"
+		if on {
+			tree = "tree=on"
+		}
+		b.Run("nursery/"+tree, func(b *testing.B) {
+			treeOn.Store(on)
+			defer treeOn.Store(false)
+			p := newPool(b, 1)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Nursery(context.Background(), body, WithPool(p)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
