@@ -19,12 +19,12 @@ import (
 // Cost. Until EnableTree is called, newScope does one atomic load of
 // treeOn and every other hook is "if s.track != nil" on a field the scope
 // already holds: nothing is allocated and nothing shared is written.
-// Afterwards each new scope gets a scopeTrack (one allocation, its creation
-// PC from runtime.Callers, one lock of its parent's track to link it in),
-// each accepted child one atomic add, and each running child one clock
-// read, one CAS to take a slot and one store to free it: no lock and no
-// allocation per child unless more than runSlots children of one scope run
-// at once.
+// Afterwards each new scope gets a scopeTrack (one allocation, where it
+// was opened, one lock of its parent's track to link it in), each accepted
+// child one atomic add, and each running child a coarse time stamp (an
+// atomic load, see treeCoarse), one CAS to take a slot and one store to
+// free it: no lock, no allocation and almost never a clock read per child,
+// unless more than runSlots children of one scope run at once.
 //
 // Structure. Every track sits in one list: the nested list of the track of
 // the scope it was opened in, or treeRoots' list for a top-level scope
@@ -52,8 +52,9 @@ var treeOn atomic.Bool
 // was on stay tracked until they finish.
 //
 // While tracking is on, opening a scope costs one more allocation and
-// records where it was opened, and each child a clock read and two atomic
-// operations more; while it is off, nothing.
+// records where it was opened, and each child four atomic operations more
+// (start times come from a clock read at most once a millisecond, so they
+// may be early by about that much); while it is off, nothing.
 func EnableTree() { treeOn.Store(true) }
 
 // treeEpoch is the base of the tree's timestamps: time.Since of a Time
@@ -61,6 +62,58 @@ func EnableTree() { treeOn.Store(true) }
 var treeEpoch = time.Now()
 
 func treeNow() int64 { return int64(time.Since(treeEpoch)) }
+
+// Start times of scopes and children come from a coarse clock, because a
+// clock read costs as much as the rest of the tree's work per child (20 to
+// 100 ns on a virtual machine): treeCoarse holds treeNow()+1 from the
+// moment a stamp last read the clock, until treeTick fires a millisecond
+// later and clears it (0: not armed). While it is armed, stamps take its
+// value: a start time is early by at most a millisecond and the timer's
+// lateness, so a running time or an age is long by as much, never short.
+// While no scope opens and no child starts, nothing arms the timer, and an
+// idle process does nothing.
+//
+// Ordering: only the stamp whose CAS moves treeCoarse from 0 arms the
+// timer, and only the timer's function stores 0, after which the timer is
+// no longer pending: so Reset is never called on a pending timer, and
+// every armed period ends. A stamp that loses the race to arm takes the
+// winner's value if it is earlier, so stamps of one period agree. (A
+// stamp preempted between its clock read and its CAS for longer than a
+// period can arm an older value; the snapshot therefore caps a child's
+// running time at its scope's age.)
+var (
+	treeCoarse atomic.Int64
+	// treeTick is made at init, on no synctest bubble: a timer made in a
+	// bubble could not be reset outside it.
+	treeTick = time.AfterFunc(time.Hour, func() { treeCoarse.Store(0) })
+)
+
+func init() { treeTick.Stop() }
+
+// treeStamp returns a start time for the tree: treeNow, at most about a
+// millisecond early (see treeCoarse).
+func treeStamp() int64 {
+	if v := treeCoarse.Load(); v != 0 {
+		return v - 1
+	}
+	t := time.Now()
+	now := int64(t.Sub(treeEpoch))
+	if t.Round(0) == t {
+		// No monotonic reading: a synctest bubble's fake clock, against
+		// which the real timer would be set wrong. Do not arm it.
+		return now
+	}
+	if treeCoarse.CompareAndSwap(0, now+1) {
+		treeTick.Reset(time.Millisecond)
+		return now
+	}
+	// Another stamp armed it meanwhile: take its value if earlier, so
+	// that stamps of one armed period agree.
+	if v := treeCoarse.Load(); v != 0 && v-1 < now {
+		return v - 1
+	}
+	return now
+}
 
 // runSlots is how many running children of one scope are listed without a
 // lock. Few children of one scope run at once on a small machine; beyond
@@ -78,7 +131,7 @@ type scopeTrack struct {
 	run [runSlots]atomic.Uint64
 
 	s      *Scope
-	opened int64 // treeNow at open
+	opened int64 // treeStamp at open
 	// pc is where the scope was opened, resolved to file:line only when
 	// shown: the entry of a Nursery's body (if entry), or the return
 	// address into NewScope's caller.
@@ -111,7 +164,7 @@ var treeRoots scopeTrack
 // before s is shared with any other goroutine, so s.track needs no
 // synchronisation.
 func openTrack(s *Scope, ctx context.Context, body *func(context.Context) error) *scopeTrack {
-	t := &scopeTrack{s: s, opened: treeNow()}
+	t := &scopeTrack{s: s, opened: treeStamp()}
 	if body != nil {
 		t.pc, t.entry = funcEntry(body), true
 	} else {
@@ -229,7 +282,7 @@ func (t *scopeTrack) close() {
 	}
 }
 
-// packSlot packs a running child's start (treeNow, in µs, which lasts
+// packSlot packs a running child's start (treeStamp, in µs, which lasts
 // 2^56 µs) and priority into a nonzero slot value.
 func packSlot(start int64, p Priority) uint64 {
 	return uint64(start/int64(time.Microsecond))<<8 | uint64(p) + 1
@@ -242,7 +295,7 @@ func unpackSlot(v uint64) (start int64, p Priority) {
 // begin lists c as running and returns the slot it took, or -1 if it went
 // to the overflow map. end(c, slot) unlists it.
 func (t *scopeTrack) begin(c *child) int {
-	v := packSlot(treeNow(), c.m.prio)
+	v := packSlot(treeStamp(), c.m.prio)
 	for i := range t.run {
 		if t.run[i].Load() == 0 && t.run[i].CompareAndSwap(0, v) {
 			return i

@@ -135,13 +135,14 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 		return ScopeInfo{}, false
 	}
 	var kids []ChildInfo
+	age := time.Duration(max(0, now-t.opened))
 	for i := range t.run {
 		if v := t.run[i].Load(); v != 0 {
-			kids = append(kids, childInfo(v, now))
+			kids = append(kids, childInfo(v, now, age))
 		}
 	}
 	for _, v := range t.over {
-		kids = append(kids, childInfo(v, now))
+		kids = append(kids, childInfo(v, now, age))
 	}
 	nested := t.nested()
 	t.mu.Unlock()
@@ -152,7 +153,7 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 		Priority:  s.creator.String(),
 		Escalated: s.escalated.Load(),
 		Pool:      names[poolOf(s)],
-		Age:       time.Duration(max(0, now-t.opened)),
+		Age:       age,
 		Children:  kids,
 	}
 	slices.SortStableFunc(info.Children, func(a, b ChildInfo) int { return int(b.Running - a.Running) })
@@ -176,9 +177,11 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 	return info, true
 }
 
-func childInfo(v uint64, now int64) ChildInfo {
+// childInfo unpacks a running child's slot; its running time is capped
+// at its scope's age (see treeCoarse).
+func childInfo(v uint64, now int64, age time.Duration) ChildInfo {
 	start, p := unpackSlot(v)
-	return ChildInfo{Priority: p.String(), Running: time.Duration(max(0, now-start))}
+	return ChildInfo{Priority: p.String(), Running: min(age, time.Duration(max(0, now-start)))}
 }
 
 // TreePools returns the state of every pool that a scope tracked since
