@@ -16,8 +16,8 @@ import (
 // The live tree of scopes: which scopes are open, what their children are
 // doing, and on which pools. [Tree] and [WriteTree] read it.
 //
-// Cost. Until EnableTree is called, newScope does one atomic load of
-// treeOn and every other hook is "if s.track != nil" on a field the scope
+// Cost. Until EnableTree is called, NewScope and Nursery do one atomic
+// load of treeOn and every other hook is "if s.track != nil" on a field the scope
 // already holds: nothing is allocated and nothing shared is written.
 // Afterwards each new scope gets a scopeTrack (one allocation, where it
 // was opened, one lock of its parent's track to link it in), each accepted
@@ -42,8 +42,8 @@ import (
 // is no cycle. A snapshot locks one track at a time, top down.
 
 // treeOn says whether scopes opened now are tracked. It is read once per
-// newScope (the only cost of the feature while it is off) and only ever
-// goes from false to true.
+// NewScope or Nursery (the only cost of the feature while it is off) and
+// only ever goes from false to true (tests set it back).
 var treeOn atomic.Bool
 
 // EnableTree turns on tracking for scopes opened from now on, so that
