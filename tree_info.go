@@ -24,10 +24,11 @@ type ScopeInfo struct {
 	// the usual function literal, the line of the Nursery call).
 	Site string `json:"site"`
 	// Priority is the priority of the code that opened the scope ("high",
-	// "normal" or "low"; see [WithPriority]); Escalated says that Wait has
-	// escalated its children to High.
-	Priority  string `json:"priority"`
-	Escalated bool   `json:"escalated,omitempty"`
+	// "normal" or "low"; see [WithPriority]). LiftedTo is the priority its
+	// queued children are lifted to while code of that priority waits on
+	// the scope (see [Scope.Wait]); empty when none is lifted.
+	Priority string `json:"priority"`
+	LiftedTo string `json:"lifted_to,omitempty"`
 	// Pool names the pool the scope's children run on (see [PoolInfo]).
 	Pool string `json:"pool,omitempty"`
 	// Age is how long the scope has been open.
@@ -148,13 +149,13 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 	t.mu.Unlock()
 
 	info := ScopeInfo{
-		Name:      s.cfg.name,
-		Site:      t.site(),
-		Priority:  s.creator.String(),
-		Escalated: s.escalated.Load(),
-		Pool:      names[poolOf(s)],
-		Age:       age,
-		Children:  kids,
+		Name:     s.cfg.name,
+		Site:     t.site(),
+		Priority: s.creator.String(),
+		LiftedTo: liftedTo(s),
+		Pool:     names[poolOf(s)],
+		Age:      age,
+		Children: kids,
 	}
 	slices.SortStableFunc(info.Children, func(a, b ChildInfo) int { return int(b.Running - a.Running) })
 	live := int(s.live())
@@ -175,6 +176,16 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 	// time): one that has closed meanwhile is left out (see info's ok).
 	info.Scopes = treeNodes(nested, now, names)
 	return info, true
+}
+
+// liftedTo returns the priority s's queued children are lifted to by its
+// most urgent waiter, or "" if none waits above Low (below which no child
+// can be).
+func liftedTo(s *Scope) string {
+	if l := s.lift.Load(); l-1 > urgency(Low) {
+		return byUrgency[l-1].String()
+	}
+	return ""
 }
 
 // childInfo unpacks a running child's slot; its running time is capped

@@ -61,15 +61,17 @@ func knownProgram(t *testing.T, inspect func(p *pool.Pool, outerSite, innerSite 
 		inner, _ := NewScope(ctx, WithName("backend"))
 		innerSite = fmt.Sprintf("%s:%d", file, line+1)
 		inner.Go(Normal, func(context.Context) error { return nil })
-		inner.Cancel(errors.New("backend too slow"))
+		inner.Cancel(errBackendTooSlow)
 		inspect(p, outerSite, innerSite)
 		close(release)
 		return inner.Wait()
 	}, WithPool(p), WithName("request"), WithPriority(High))
-	if err == nil || err.Error() != "backend too slow" {
+	if !errors.Is(err, errBackendTooSlow) {
 		t.Fatalf("Nursery returned %v, want the backend's cancellation cause", err)
 	}
 }
+
+var errBackendTooSlow = errors.New("backend too slow")
 
 // poolNamed returns the newest pool of TreePools with that name (an older
 // one from an earlier run of the test may not be collected yet).
