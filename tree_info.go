@@ -24,11 +24,12 @@ type ScopeInfo struct {
 	// the usual function literal, the line of the Nursery call).
 	Site string `json:"site"`
 	// Priority is the priority of the code that opened the scope ("high",
-	// "normal" or "low"; see [WithPriority]). LiftedTo is the priority its
-	// queued children are lifted to while code of that priority waits on
-	// the scope (see [Scope.Wait]); empty when none is lifted.
+	// "normal" or "low"; see [WithPriority]). WaitedAt is the priority of
+	// the most urgent code now waiting on the scope (in Wait, Start, or Go
+	// for a WithLimit slot), to which its queued children are lifted;
+	// empty when nobody waits.
 	Priority string `json:"priority"`
-	LiftedTo string `json:"lifted_to,omitempty"`
+	WaitedAt string `json:"waited_at,omitempty"`
 	// Pool names the pool the scope's children run on (see [PoolInfo]).
 	Pool string `json:"pool,omitempty"`
 	// Age is how long the scope has been open.
@@ -152,7 +153,7 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 		Name:     s.cfg.name,
 		Site:     t.site(),
 		Priority: s.creator.String(),
-		LiftedTo: liftedTo(s),
+		WaitedAt: waitedAt(s),
 		Pool:     names[poolOf(s)],
 		Age:      age,
 		Children: kids,
@@ -178,11 +179,10 @@ func (t *scopeTrack) info(now int64, names map[*pool.Pool]string) (ScopeInfo, bo
 	return info, true
 }
 
-// liftedTo returns the priority s's queued children are lifted to by its
-// most urgent waiter, or "" if none waits above Low (below which no child
-// can be).
-func liftedTo(s *Scope) string {
-	if l := s.lift.Load(); l-1 > urgency(Low) {
+// waitedAt returns the priority of s's most urgent waiter, or "" if
+// nobody waits.
+func waitedAt(s *Scope) string {
+	if l := s.lift.Load(); l > 0 {
 		return byUrgency[l-1].String()
 	}
 	return ""

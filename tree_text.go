@@ -62,8 +62,8 @@ func writeScope(b *bufio.Writer, s *ScopeInfo, depth int) {
 		b.WriteByte(' ')
 	}
 	fmt.Fprintf(b, "(%s) %s", shortSite(s.Site), s.Priority)
-	if s.LiftedTo != "" {
-		fmt.Fprintf(b, " (lifted to %s)", s.LiftedTo)
+	if s.WaitedAt != "" {
+		fmt.Fprintf(b, ", waited on at %s", s.WaitedAt)
 	}
 	fmt.Fprintf(b, ", age %s", textDuration(s.Age))
 	if s.Pool != "" {

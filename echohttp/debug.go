@@ -226,7 +226,7 @@ Also as <a href="?format=text">text</a> and <a href="?format=json">JSON</a>.</p>
 <div class="head"><span class="prio {{.Priority}}">{{.Priority}}</span>
 {{if .Name}}<span class="name">{{.Name}}</span>{{end}}
 <span class="site" title="{{.Site}}">{{base .Site}}</span>
-<span>age {{dur .Age}}{{if .Pool}}, pool {{.Pool}}{{end}}{{with .LiftedTo}}, children lifted to {{.}}{{end}}</span>
+<span>age {{dur .Age}}{{if .Pool}}, pool {{.Pool}}{{end}}{{with .WaitedAt}}, waited on at {{.}}{{end}}</span>
 <span class="counts"><span class="queued{{if not .Queued}} zero{{end}}"><b>{{.Queued}}</b> queued</span><span class="running{{if not .Running}} zero{{end}}"><b>{{.Running}}</b> running</span><span class="done{{if not .Done}} zero{{end}}"><b>{{.Done}}</b> done</span><span class="failed{{if not .Failed}} zero{{end}}"><b>{{.Failed}}</b> failed</span></span>
 {{if .Cancelled}}<span class="cancelled">cancelled: {{.Cause}}</span>{{end}}
 </div>

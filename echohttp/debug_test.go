@@ -178,7 +178,7 @@ func TestDebugHandlerServesTheTreeAsText(t *testing.T) {
 		`, cancelled: context deadline exceeded`,
 		`        running normal D`,
 		`scope "reindex" (debug_test.go:`,
-		`) low, age D, pool server: 3 queued, 1 running, 0 done, 0 failed`,
+		`) low, waited on at low, age D, pool server: 3 queued, 1 running, 0 done, 0 failed`,
 		`pool server: workers 3 + 0 extra, 0 blocked`,
 		`    low: 4 queued, 1 started,`,
 	} {
