@@ -83,6 +83,9 @@ func (s *Scope) execute(c *child, ctx context.Context) {
 	if u := c.up.Load(); u > 0 {
 		c.m.prio = liftOf(c.m.prio, u) // ctx derives from c, so fn sees its lifted priority
 	}
+	if s.track != nil { // the live tree (tree.go): c is running until it returns
+		defer s.track.end(c, s.track.begin(c))
+	}
 	if err := s.call(ctx, c.m.prio, fn, false); err != nil {
 		s.report(err, false)
 	}

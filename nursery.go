@@ -32,6 +32,9 @@ func Nursery(ctx context.Context, body func(ctx context.Context) error, opts ...
 		panic("echo: Nursery called with a nil body")
 	}
 	s := newScope(ctx, "Nursery", opts)
+	if treeOn.Load() { // the live tree (tree.go): its only cost while off
+		s.track = openTrack(s, ctx, &body)
+	}
 	returned := false
 	defer func() {
 		if !returned { // runtime.Goexit in body (panics are recovered by call)

@@ -32,15 +32,15 @@ type runner interface {
 // Scope value. A Scope must be created with [NewScope]: Go, TryGo, Wait
 // and Cancel panic on a zero Scope.
 type Scope struct {
-	cfg     config
-	ctx     context.Context // the scope's ctx, tagged with {s, creator}
-	cancel  context.CancelCauseFunc
-	stop    context.CancelFunc // releases the WithTimeout timer; nil without it
-	parent  context.Context    // the ctx NewScope got; Wait blocks through pool.Block with it
-	run     runner
-	creator Priority      // priority of the code that opened the scope
-	task    *trace.Task   // nil unless named or tracing was on at NewScope
-	sem     chan struct{} // WithLimit slots; nil for no limit
+	cfg    config
+	ctx    context.Context // the scope's ctx, tagged with {s, creator}
+	cancel context.CancelCauseFunc
+	stop   context.CancelFunc // releases the WithTimeout timer; nil without it
+	parent context.Context    // the ctx NewScope got; Wait blocks through pool.Block with it
+	run    runner
+	task   *trace.Task   // nil unless named or tracing was on at NewScope
+	sem    chan struct{} // WithLimit slots; nil for no limit
+	track  *scopeTrack   // the live tree's record (tree.go); nil unless EnableTree
 
 	// helps says whether waiting goroutines (Wait; Go waiting for a
 	// WithLimit slot only when the pool cannot lend a worker, see acquire)
@@ -52,7 +52,8 @@ type Scope struct {
 	// waiting goroutine would run its Low children next to the pool's High
 	// work), and it is not needed for progress: that goroutine holds no
 	// worker.
-	helps bool
+	helps   bool
+	creator Priority // priority of the code that opened the scope (packed with helps)
 
 	// self is the scope's own context: its base tagged with the creator's
 	// priority. It lives in the Scope, so it costs no allocation.
@@ -114,6 +115,9 @@ func NewScope(ctx context.Context, opts ...Option) (*Scope, context.Context) {
 		panic("echo: NewScope called with a nil ctx")
 	}
 	s := newScope(ctx, "NewScope", opts)
+	if treeOn.Load() { // the live tree (tree.go): its only cost while off
+		s.track = openTrack(s, ctx, nil)
+	}
 	return s, s.ctx
 }
 
@@ -375,6 +379,9 @@ func (s *Scope) finish() error {
 		}
 		if s.task != nil {
 			s.task.End()
+		}
+		if s.track != nil { // the live tree (tree.go): leave it
+			s.track.close()
 		}
 	})
 	return s.result

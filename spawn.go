@@ -127,6 +127,9 @@ func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Conte
 		return nil
 	}
 	s.enqueue(c)
+	if s.track != nil { // the live tree (tree.go)
+		s.track.accepted.Add(1)
+	}
 	return c
 }
 

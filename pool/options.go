@@ -124,3 +124,6 @@ func WithName(name string) Option {
 func WithCPUPinning() Option {
 	return func(c *config) { c.pin = true }
 }
+
+// Name returns the name given with [WithName], or "".
+func (p *Pool) Name() string { return p.state("Name").cfg.name }

@@ -14,6 +14,12 @@
 //
 //	go run ./examples/server              # self-test, then exit
 //	go run ./examples/server -selftest=false -addr 127.0.0.1:8080
+//
+// It tracks its scopes (echo.EnableTree) and serves the live tree at
+// /debug/echo (echohttp.DebugHandler): text for curl, JSON with
+// ?format=json, a page for a browser. To see a request stuck on a slow
+// backend, make the stock service slow with -backend 30s, request /quote
+// and look at /debug/echo meanwhile.
 package main
 
 import (
@@ -45,6 +51,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	selftest := flag.Bool("selftest", true, "send requests to itself, print latencies and exit")
 	requests := flag.Int("requests", 200, "self-test requests (>= 1)")
+	backend := flag.Duration("backend", 200*time.Microsecond, "how long the stock service takes to answer")
 	flag.Parse()
 	if *requests < 1 {
 		fmt.Fprintf(os.Stderr, "server: -requests %d: need at least 1\n", *requests)
@@ -55,9 +62,11 @@ func main() {
 	// is queued, and Go polls the network late (up to 10 ms) when every P
 	// runs CPU-bound code, so a server that mixes CPU-heavy background work
 	// with network I/O leaves one P to the network goroutines.
-	p := pool.New(pool.WithWorkers(max(1, runtime.GOMAXPROCS(0)-1)))
+	p := pool.New(pool.WithWorkers(max(1, runtime.GOMAXPROCS(0)-1)), pool.WithName("server"))
 	defer p.Stop(context.Background())
+	echo.EnableTree() // before any scope opens: /debug/echo shows them all
 	srv := newServer(p)
+	srv.backend = *backend
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -69,7 +78,7 @@ func main() {
 	url := "http://" + ln.Addr().String()
 
 	if !*selftest {
-		fmt.Println("listening on", url, "(Ctrl-C to stop); try", url+"/quote?item=42")
+		fmt.Println("listening on", url, "(Ctrl-C to stop); try", url+"/quote?item=42", "and", url+"/debug/echo")
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt)
 		<-sig
@@ -104,6 +113,7 @@ type server struct {
 	analytics atomic.Int64 // analytics records written
 	cancelled atomic.Int64 // requests whose scope ended by client cancellation
 	summary   string       // the self-test's findings, printed by report
+	backend   time.Duration
 }
 
 func newServer(p *pool.Pool) *server {
@@ -123,12 +133,16 @@ func (s *server) close() {
 
 // handler routes /quote. echohttp.Handler runs every request in a scope on
 // the server's pool at its Priority header's priority (none: Normal), with
-// a 2 s deadline; r.Context() in the handlers carries that scope.
+// a 2 s deadline; r.Context() in the handlers carries that scope. The
+// debug handler, next to it and outside any scope, shows the live tree.
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /quote", s.quote)
-	return echohttp.Handler(mux, echohttp.WithPool(s.pool),
-		echohttp.WithScopeOptions(echo.WithName("request"), echo.WithTimeout(2*time.Second)))
+	root := http.NewServeMux()
+	root.Handle("/debug/echo", echohttp.DebugHandler())
+	root.Handle("/", echohttp.Handler(mux, echohttp.WithPool(s.pool),
+		echohttp.WithScopeOptions(echo.WithName("request"), echo.WithTimeout(2*time.Second))))
+	return root
 }
 
 type quote struct {
@@ -153,7 +167,7 @@ func (s *server) quote(w http.ResponseWriter, r *http.Request) {
 			return ctx.Err()
 		})
 		echo.Go(ctx, echo.High, func(ctx context.Context) error {
-			n, err := stock(ctx, item)
+			n, err := stock(ctx, item, s.backend)
 			q.Stock = n
 			return err
 		})
@@ -186,9 +200,10 @@ func price(item int) float64 {
 	return float64(h.Sum64()%10000) / 100
 }
 
-// stock simulates a call to another service that honours cancellation.
-func stock(ctx context.Context, item int) (int, error) {
-	t := time.NewTimer(200 * time.Microsecond)
+// stock simulates a call to another service, which takes d to answer and
+// honours cancellation.
+func stock(ctx context.Context, item int, d time.Duration) (int, error) {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
