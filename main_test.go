@@ -253,3 +253,8 @@ func (f *fixedPool) OnWorker(ctx context.Context) bool { return ctx.Value(fixedW
 
 // CanLend is false: a fixedPool never adds a worker.
 func (f *fixedPool) CanLend() bool { return false }
+
+// withRunner is WithPool for the tests' fake pools.
+func withRunner(r runner) Option {
+	return func(c *config) { c.runner = r }
+}

@@ -33,11 +33,6 @@ func WithPool(p *pool.Pool) Option {
 	return func(c *config) { c.runner = p }
 }
 
-// withRunner is WithPool for tests' fake pools.
-func withRunner(r runner) Option {
-	return func(c *config) { c.runner = r }
-}
-
 // WithLimit allows at most n children of the scope to be active at once:
 // a child is active from the moment Go accepts it (queued or running) until
 // it returns, as in errgroup. Go waits for a free slot and TryGo returns

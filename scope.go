@@ -12,8 +12,9 @@ import (
 	"github.com/echo-scheduler/echo/pool"
 )
 
-// runner is the part of *pool.Pool that a scope uses. Tests substitute a
-// fake to decide when, and in which order, queued tasks run.
+// runner is what a scope runs its children on: a *pool.Pool, or the
+// goroutine per child of a WithBlocking scope. (Tests substitute fakes to
+// decide when, and in which order, queued children run.)
 type runner interface {
 	Go(ctx context.Context, prio Priority, fn func(ctx context.Context)) error
 	TryGo(ctx context.Context, prio Priority, fn func(ctx context.Context)) error
