@@ -141,5 +141,8 @@
 // timers. In a synctest test, create the pool inside the bubble and Stop it
 // there: no goroutine of the pool spins or polls the clock, so the bubble's
 // clock advances while tasks sleep on its timers, and the pool grows for
-// them as it would outside (TestInSynctestBubble).
+// them as it would outside (TestInSynctestBubble). Do not use [Default] in
+// a bubble: its goroutines, once exited for idleness, are started again by
+// the next submit, and a goroutine started from inside a bubble belongs to
+// it, so the pool's workers would join that bubble until they next exit.
 package pool

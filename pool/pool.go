@@ -97,7 +97,9 @@ type state struct {
 	// after that no goroutine may be added (addLive refuses zero), so a
 	// Block called through a leaked ctx after Stop cannot start a worker
 	// that outlives the pool. Base workers and the monitor exit only after
-	// Stop began, so live > 0 until then. Atomic, not under a lock: a
+	// Stop began, or for an idle exit (idle.go), during which the pool
+	// holds a live count of its own, so live > 0 until Stop. Atomic, not
+	// under a lock: a
 	// thousand extras exiting at once would queue on it.
 	live atomic.Int64
 	done chan struct{}
