@@ -61,6 +61,16 @@
 // work arrives at once; there is no sleep-polling and no other spinning: an
 // idle pool uses no CPU.
 //
+// The [Default] pool goes further: once every worker has been parked, with
+// nothing queued, for 10 ms, its goroutines (base workers and the liveness
+// monitor; parked extra workers retire) exit, leaving no goroutine and no
+// pending timer, and the next submit starts them again before it returns,
+// on the same deques. So an idle process, or a test checked with goleak,
+// finds no goroutine of it, and it never needs Stop. A submit racing the
+// exit is safe: every accepted task still runs exactly once, and Stop
+// still joins everything (see idle.go for the argument). A pool made with
+// [New] keeps its base workers until Stop.
+//
 // # Blocking tasks and extra workers
 //
 // A task that blocks (on a channel, a lock, a sleep, I/O) holds its worker.
@@ -131,5 +141,8 @@
 // timers. In a synctest test, create the pool inside the bubble and Stop it
 // there: no goroutine of the pool spins or polls the clock, so the bubble's
 // clock advances while tasks sleep on its timers, and the pool grows for
-// them as it would outside (TestInSynctestBubble).
+// them as it would outside (TestInSynctestBubble). Do not use [Default] in
+// a bubble: its goroutines, once exited for idleness, are started again by
+// the next submit, and a goroutine started from inside a bubble belongs to
+// it, so the pool's workers would join that bubble until they next exit.
 package pool

@@ -43,6 +43,7 @@ const tick = 500 * time.Microsecond
 
 type monitor struct {
 	parked   atomic.Bool
+	sleep    bool          // exit for a doze: written by doze before its wake token, read after it
 	watching atomic.Bool   // awake: workers time their tasks (see worker.begin)
 	since    atomic.Int64  // when watching began (the monitor's watchSince, for workers)
 	wake     chan struct{} // buffer 1: one token per successful unpark CAS
@@ -86,7 +87,6 @@ func (m *monitor) wakeUp() {
 }
 
 func (s *state) monitorLoop() {
-	defer s.dropLive()
 	if s.cfg.name != "" {
 		setLabels(s.cfg.name) // extras it starts inherit them
 	}
@@ -97,10 +97,19 @@ func (s *state) monitorLoop() {
 	for {
 		if s.count() == 0 {
 			if s.closed() {
+				s.dropLive()
 				return
 			}
 			m.watching.Store(false)
 			s.monitorPark()
+			if m.sleep {
+				// The pool dozes (idle.go); sleptOne is last: after it, the
+				// monitor's state belongs to the goroutine wakeAll starts.
+				m.sleep = false
+				s.dropLive()
+				s.sleptOne()
+				return
+			}
 			s.startWatching()
 			continue
 		}

@@ -17,6 +17,7 @@ type config struct {
 	panicHandler func(value any, stack []byte)
 	name         string
 	pin          bool
+	idleExit     time.Duration // 0: never; else every goroutine exits after this long idle (see idle.go)
 }
 
 // DefaultIdleTimeout is how long an extra worker that parks (one lent by
@@ -39,7 +40,7 @@ func defaultConfig() config {
 }
 
 // WithWorkers sets the number of base workers: goroutines that run tasks
-// and never retire. The default is max(2, GOMAXPROCS). It sets the pool's
+// and never retire (in the [Default] pool they exit while it is idle). The default is max(2, GOMAXPROCS). It sets the pool's
 // CPU parallelism, not a cap on how many tasks run at once: while tasks
 // block, the pool adds extra workers so that this many stay free for queued
 // work (see the package doc), so pool.New(pool.WithWorkers(4)) may run a
@@ -87,7 +88,8 @@ func WithMaxWorkers(n int) Option {
 // WithIdleTimeout sets how long an extra worker that parks stays parked
 // with nothing to do before it exits (default [DefaultIdleTimeout]). Extra
 // workers added for a backlog of blocking tasks do not park: they exit when
-// they find the queue empty. Base workers never exit before Stop. It panics
+// they find the queue empty. Base workers exit before Stop only in the
+// [Default] pool, and only while it is idle (see the package doc). It panics
 // if d <= 0.
 func WithIdleTimeout(d time.Duration) Option {
 	if d <= 0 {
@@ -127,3 +129,13 @@ func WithCPUPinning() Option {
 
 // Name returns the name given with [WithName], or "".
 func (p *Pool) Name() string { return p.state("Name").cfg.name }
+
+// withIdleExit makes the pool's goroutines (base workers and monitor) exit
+// once every worker has been parked, with nothing queued, for d; the next
+// submit starts them again (see idle.go). [Default] uses it, so that an idle
+// default pool holds no goroutine. It is not exported: a pool made with New
+// is stopped by its owner, and a pool that wants its workers warm should
+// not pay a restart after every pause.
+func withIdleExit(d time.Duration) Option {
+	return func(c *config) { c.idleExit = d }
+}

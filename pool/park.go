@@ -44,18 +44,20 @@ func (w *worker) park() bool {
 			s.reaper.Reset(s.cfg.idleTimeout)
 		}
 	}
+	s.armIdleExit()
 	s.idleMu.Unlock()
 	// Re-check after registering (Dekker with submit: a submitter increments
 	// the lane count, then loads nidle; we stored nidle, then load the
 	// counts; sequential consistency means one of us sees the other).
 	if s.q.Len() > 0 {
-		w.unpark()
-		return true
+		return w.unpark()
 	}
 	if s.closed() {
 		// Stopping with tasks accepted but not yet visible (a submitter
 		// between acquire and push): let it run, then look again.
-		w.unpark()
+		if !w.unpark() {
+			return false
+		}
 		runtime.Gosched()
 		return true
 	}
@@ -63,8 +65,7 @@ func (w *worker) park() bool {
 	case <-w.wake:
 		return w.woken()
 	case <-s.quit:
-		w.unpark()
-		return true
+		return w.unpark()
 	}
 }
 
@@ -83,9 +84,12 @@ func (w *worker) woken() bool {
 
 // unpark removes w from the idle stack after it woke up on its own. If a
 // waker popped it first, it takes the waker's token (sent right after the
-// pop) and becomes a spinner, as if woken (a retire token from reap is
-// ignored: the worker has just seen work or Stop, so it keeps going). It
-// reports whether w removed itself.
+// pop) and becomes a spinner, as if woken. A retire token from reap is
+// ignored: the worker has just seen work or Stop, so it keeps going. A
+// token from doze (a base worker's retire, or any while the pool is asleep)
+// is not: the doze saw nothing queued after it committed, and whatever came
+// since restarts the pool (idle.go). It reports whether the goroutine goes
+// on (false: it must exit).
 func (w *worker) unpark() bool {
 	s := w.s
 	s.idleMu.Lock()
@@ -97,11 +101,14 @@ func (w *worker) unpark() bool {
 	s.idleMu.Unlock()
 	<-w.wake
 	if w.retire {
+		if !w.extra || s.asleep.Load() {
+			return false
+		}
 		w.retire = false
 	} else {
 		w.spinning = true
 	}
-	return false
+	return true
 }
 
 // removeIdle removes idle[i]. Under idleMu.
@@ -157,6 +164,11 @@ func (s *state) reap() {
 // stay queued with every worker busy, yet waking an idle pool costs one
 // goroutine wake-up, not two.
 func (s *state) notify() {
+	if s.asleep.Load() {
+		// The pool's goroutines exited for idleness (idle.go): start them;
+		// they find the task.
+		s.wakeAll()
+	}
 	if s.spinning.Load() == 0 && s.nidle.Load() > 0 {
 		if s.wakeOne() {
 			return

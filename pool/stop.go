@@ -39,6 +39,11 @@ func (s *state) beginStop() {
 			}
 		}
 		close(s.quit) // wakes parked workers, the monitor, and space waiters
+		if s.dozer != nil {
+			// An asleep pool has no goroutine to drain and join: start
+			// them; they find the pool closed and drained, and exit.
+			s.wakeAll()
+		}
 	})
 }
 
@@ -59,6 +64,9 @@ func (s *state) addLive(n int) bool {
 func (s *state) dropLive() {
 	if s.live.Add(-1) == 0 {
 		s.reaper.Stop()
+		if s.dozer != nil {
+			s.dozer.Stop()
+		}
 		close(s.done)
 	}
 }

@@ -210,6 +210,15 @@ func (w *worker) exit() {
 		w.loan.Store(loanGone) // a Block holding us as its last spare cannot lend us again
 		s.extras.Add(-1)
 		w.gone.Store(true) // the monitor takes us off extraList
+		s.exitedExtra()
+	} else if w.retire {
+		// A base worker exiting for a doze (idle.go); the pool holds a
+		// live count of its own, so this does not reach zero. sleptOne is
+		// last: after it, w belongs to the goroutine wakeAll starts.
+		w.retire = false
+		s.dropLive()
+		s.sleptOne()
+		return
 	}
 	s.dropLive()
 }
