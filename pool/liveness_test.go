@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// TestBarrier24 runs 24 tasks on 2 workers that can only finish when all 24
+// TestTasksThatOnlyFinishTogetherCompleteOnTwoWorkers runs 24 tasks on 2 workers that can only finish when all 24
 // run at once: the pool must add workers.
-func TestBarrier24(t *testing.T) {
+func TestTasksThatOnlyFinishTogetherCompleteOnTwoWorkers(t *testing.T) {
 	p := New(WithWorkers(2))
 	defer stop(t, p)
 	const n = 24
