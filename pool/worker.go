@@ -46,11 +46,18 @@ type worker struct {
 	// Worker-goroutine-only state.
 	spinning bool // woken to search: counted in state.spinning
 	labels   bool // set the pool's pprof labels (an extra lent by Block, which would inherit the task's)
-	hasFirst bool // first is the worker's first task (an extra started by grow)
-	first    task
-	oneShot  bool // an extra started by grow: exit, not park, when no work is left
-	stamp    bool // time the next task even if the monitor does not watch (first after a wake-up)
-	turn     turn // when to yield the P between tasks (yield.go)
+	hasFirst bool // cur is the worker's first task (an extra started by grow)
+	// cur is the task the worker runs: its first one, handed over by grow,
+	// or the one next took. It lives here, not in loop's frame, so that the
+	// frames from a worker goroutine's start down to the task's function
+	// stay small: a new goroutine has a 2 KB stack, and a task that needs
+	// more makes the runtime copy the stack (runtime.copystack was a third
+	// of the CPU time of an I/O fan-out on a cold pool, whose thousands of
+	// new extra workers each grew their stack once).
+	cur     task
+	oneShot bool // an extra started by grow: exit, not park, when no work is left
+	stamp   bool // time the next task even if the monitor does not watch (first after a wake-up)
+	turn    turn // when to yield the P between tasks (yield.go)
 
 	stats *workerStats // the worker's own (base) or a shard shared by extras
 
@@ -114,16 +121,17 @@ func (w *worker) loop() {
 	if s.cfg.pin && !w.extra {
 		pin(w.id)
 	}
+	if w.hasFirst && w.cur.cfn != nil {
+		presize(0) // see presize
+	}
 	w.stamp = true
 	for {
-		var t task
 		var stolen, ok bool
 		if w.hasFirst {
 			// Handed over by the monitor's grow, already taken off the
 			// queue and counted as started.
-			t, ok, w.hasFirst = w.first, true, false
-			w.first = task{}
-		} else if t, stolen, ok = w.next(); ok {
+			ok, w.hasFirst = true, false
+		} else if w.cur, stolen, ok = w.next(); ok {
 			s.started()
 		}
 		if ok {
@@ -139,9 +147,10 @@ func (w *worker) loop() {
 			if stolen {
 				w.stats.add(&w.stats.stolen, 1)
 			}
-			if !w.run(t) {
+			if !w.run(&w.cur) {
 				return // runtime.Goexit: a replacement goroutine took over w
 			}
+			w.cur = task{} // let what the task referenced go
 			w.turn.taskDone()
 			if w.extra && (w.loanReturned() || w.surplus()) {
 				w.exit()
@@ -228,7 +237,11 @@ func setLabels(name string) {
 // GODEBUG=panicnil=1 and a panic raised by a deferred call while Goexit
 // unwinds, goes to the panic handler; a Goexit cannot be stopped, so the
 // worker is replaced.
-func (w *worker) run(t task) (goOn bool) {
+//
+// t points to the caller's task, not a copy: the frames between a worker
+// goroutine's start and the task's function are kept small (see
+// worker.loop), and a copy of the task would be one more in the closure.
+func (w *worker) run(t *task) (goOn bool) {
 	st := w.stats
 	if t.enq != 0 {
 		st.record(t.prio, now()-t.enq)
@@ -236,29 +249,33 @@ func (w *worker) run(t task) (goOn bool) {
 		st.add(&st.lanes[t.prio].count, 1)
 	}
 	w.begin()
-	p := catch.Call(func() {
-		if t.fn != nil {
-			t.fn()
-		} else {
-			t.cfn(&taskCtx{Context: t.ctx, w: w})
-		}
-	}, func(p *catch.Panic) {
-		// runtime.Goexit: replace this goroutine so the worker count stays
-		// the same (the pool's live count is unchanged).
-		w.end()
-		st.add(&st.completed, 1)
-		if p != nil {
-			w.s.panicked(p.Value, p.Stack)
-		}
-		w.s.goexits.Add(1)
-		go w.loop()
-	})
+	var fn func()
+	if t.fn != nil {
+		fn = t.fn
+	} else {
+		fn = (&taskCtx{Context: t.ctx, w: w, fn: t.cfn}).call
+	}
+	p := catch.Call(fn, w.goexit)
 	w.end()
 	st.add(&st.completed, 1)
 	if p != nil {
 		w.s.panicked(p.Value, p.Stack)
 	}
 	return true
+}
+
+// goexit is run's exiting hook: the task called runtime.Goexit, so replace
+// this goroutine and the worker count stays the same (the pool's live count
+// is unchanged).
+func (w *worker) goexit(p *catch.Panic) {
+	w.cur = task{}
+	w.end()
+	w.stats.add(&w.stats.completed, 1)
+	if p != nil {
+		w.s.panicked(p.Value, p.Stack)
+	}
+	w.s.goexits.Add(1)
+	go w.loop()
 }
 
 // begin and end mark a task's start and end for the liveness monitor (see
@@ -303,4 +320,36 @@ func (s *state) panicked(v any, stack []byte) {
 		return
 	}
 	slog.Error("pool: task panicked", "pool", s.cfg.name, "panic", v, "stack", string(stack))
+}
+
+// presizeFrame is presize's frame: with it, a goroutine that calls presize
+// first gets a 4 KB stack. A 2 KB stack keeps about 1,120 bytes free for
+// frames (the rest is the runtime's guard), so the frame must be larger than
+// that to make it grow, and the runtime doubles a stack until the frame and
+// the guard fit: 1,536 + 928 bytes fit in 4 KB. (1,024 bytes did not grow
+// it: measured with runtime.MemStats.StackInuse over 1,000 goroutines.)
+const presizeFrame = 1536
+
+// presize grows the calling goroutine's stack from the 2 KB that a new
+// goroutine starts with to 4 KB while the stack is still shallow. An extra
+// worker that grow starts for a blocking backlog runs its first task at
+// once. When that is a Go task from the root package (a scope's child), the
+// frames from the worker's loop down to the child's function (the pool's
+// and the child's panic guards, the scope's bookkeeping) leave a 2 KB stack
+// almost full, and the child's first call into the runtime (time.Sleep
+// allocating the goroutine's timer) made the runtime grow the stack, copying
+// it and walking every frame of that chain: runtime.copystack was 28-35% of
+// the CPU time of BenchmarkColdSleepFanout/scope. Growing it here, with two
+// frames on it, costs about 1 µs per extra worker, a fraction of that
+// (copystack then 13%, all of it here). Plain Submit tasks are not presized:
+// their chain is short (BenchmarkSleepFanout/pool grew no stack), and
+// presizing cost that benchmark 10% more CPU for nothing. A goroutine that
+// ends up using little of its stack has it shrunk by the garbage collector
+// as any other.
+//
+//go:noinline
+func presize(i int) byte {
+	var b [presizeFrame]byte
+	b[i%presizeFrame] = byte(i) // the frame must exist: the store cannot be elided
+	return b[(i+1)%presizeFrame]
 }
