@@ -65,7 +65,10 @@ func (c *child) String() string {
 // child's priority, and maybe again at a waiter's as a proxy). ctx is the pool's:
 // it derives from the child and carries the worker running it.
 func runChild(ctx context.Context) {
-	c := ctx.Value(childKey{}).(*child)
+	c, ok := ctx.(*child) // a WithBlocking scope's goroutine gets the child itself
+	if !ok {
+		c = ctx.Value(childKey{}).(*child)
+	}
 	if c.state.CompareAndSwap(childQueued, childClaimed) {
 		c.m.s.execute(c, ctx)
 	}

@@ -257,8 +257,10 @@ func (s *state) starts() uint64 {
 	for _, w := range s.base {
 		sum(w.stats)
 	}
-	for i := range s.extraSt {
-		sum(&s.extraSt[i])
+	if es := s.extraSt.Load(); es != nil {
+		for i := range es {
+			sum(&es[i])
+		}
 	}
 	return n
 }

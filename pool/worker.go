@@ -101,7 +101,7 @@ func (w *worker) init(s *state, id int, extra bool) {
 		// An extra gets its thief handle when it first looks for work
 		// (next), and its wake channel only if it may park (startExtras):
 		// one that grow hands a task to may run it and exit.
-		w.stats = &s.extraSt[s.extraSeq.Add(1)%extraShards]
+		w.stats = &s.extraStats()[s.extraSeq.Add(1)%extraShards]
 	} else {
 		w.wake = make(chan struct{}, 1)
 		w.local = s.q.AddLocal()
