@@ -65,7 +65,10 @@ func (c *child) String() string {
 // child's priority, and maybe again at a waiter's as a proxy). ctx is the pool's:
 // it derives from the child and carries the worker running it.
 func runChild(ctx context.Context) {
-	c := ctx.Value(childKey{}).(*child)
+	c, ok := ctx.(*child) // a WithBlocking scope's goroutine gets the child itself
+	if !ok {
+		c = ctx.Value(childKey{}).(*child)
+	}
 	if c.state.CompareAndSwap(childQueued, childClaimed) {
 		c.m.s.execute(c, ctx)
 	}
@@ -96,7 +99,24 @@ func (s *Scope) execute(c *child, ctx context.Context) {
 // whose failure cancels the scope even under WithCollectAll. A panic raised
 // during a runtime.Goexit is reported to the scope here, since the
 // goroutine goes on exiting and nothing can return it.
-func (s *Scope) call(ctx context.Context, prio Priority, fn func(ctx context.Context) error, body bool) (err error) {
+//
+// The common case (no name, no tracing) is a small frame of its own: a child
+// that runs on a new goroutine (a WithBlocking child, or the first task of a
+// new extra worker) starts on a 2 KB stack, and every byte of this chain's
+// frames counts towards the one that makes it grow (runtime.copystack was a
+// third of the CPU time of BenchmarkColdSleepFanout).
+func (s *Scope) call(ctx context.Context, prio Priority, fn func(ctx context.Context) error, body bool) error {
+	if s.cfg.name != "" || trace.IsEnabled() {
+		return s.callLabelled(ctx, prio, fn, body)
+	}
+	if body {
+		return protect(ctx, fn, s.reportBody)
+	}
+	return protect(ctx, fn, s.reportChild)
+}
+
+// callLabelled is call under the scope's pprof labels and trace region.
+func (s *Scope) callLabelled(ctx context.Context, prio Priority, fn func(ctx context.Context) error, body bool) (err error) {
 	if trace.IsEnabled() {
 		defer trace.StartRegion(ctx, "echo.child "+prio.String()).End()
 	}

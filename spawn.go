@@ -126,7 +126,14 @@ func (s *Scope) spawn(ctx context.Context, p Priority, fn func(ctx context.Conte
 		s.childDone()
 		return nil
 	}
-	s.enqueue(c)
+	if !s.cfg.blocking {
+		// A WithBlocking child has a goroutine of its own from now on: no
+		// waiter needs to find it (its goroutine skips it if the scope is
+		// cancelled) and no priority orders it, so it is not listed for
+		// help or escalation (which spared BenchmarkColdSleepFanout's
+		// scope-blocking a lock and the list's growth per child).
+		s.enqueue(c)
+	}
 	if s.track != nil { // the live tree (tree.go)
 		s.track.accepted.Add(1)
 	}

@@ -266,8 +266,10 @@ func (s *state) starts() uint64 {
 	for _, w := range s.base {
 		sum(w.stats)
 	}
-	for i := range s.extraSt {
-		sum(&s.extraSt[i])
+	if es := s.extraSt.Load(); es != nil {
+		for i := range es {
+			sum(&es[i])
+		}
 	}
 	return n
 }
@@ -313,7 +315,7 @@ func (s *state) grow(n int) {
 			break
 		}
 		s.started()
-		ws[got].first, ws[got].hasFirst = t, true
+		ws[got].cur, ws[got].hasFirst = t, true
 	}
 	if got < k {
 		s.releaseExtras(k - got)
@@ -395,9 +397,9 @@ func (s *state) releaseExtras(n int) {
 // monitor's extras inherit the monitor's).
 func (s *state) startExtras(ws []worker, lent bool) {
 	for i := range ws {
-		first, has := ws[i].first, ws[i].hasFirst
+		first, has := ws[i].cur, ws[i].hasFirst
 		ws[i].init(s, -1, true)
-		ws[i].first, ws[i].hasFirst, ws[i].oneShot = first, has, has
+		ws[i].cur, ws[i].hasFirst, ws[i].oneShot = first, has, has
 		if !has {
 			ws[i].wake = make(chan struct{}, 1)
 		}

@@ -71,8 +71,10 @@ func (p *Pool) Stats() Stats {
 	for _, w := range s.base {
 		add(w.stats)
 	}
-	for i := range s.extraSt {
-		add(&s.extraSt[i])
+	if es := s.extraSt.Load(); es != nil {
+		for i := range es {
+			add(&es[i])
+		}
 	}
 	for i := range lanes {
 		st.Wait[i] = lanes[i].summary()

@@ -50,8 +50,14 @@ type workerKey struct{}
 // parent's cancelCtx and does not start a goroutine.
 type taskCtx struct {
 	context.Context
-	w *worker
+	w  *worker
+	fn func(ctx context.Context) // the task's function
 }
+
+// call calls the task's function with c. As a method value it is the
+// function the worker runs (see worker.run), one frame fewer than a closure
+// that builds c.
+func (c *taskCtx) call() { c.fn(c) }
 
 func (c *taskCtx) Value(key any) any {
 	if _, ok := key.(workerKey); ok {

@@ -46,11 +46,18 @@ type worker struct {
 	// Worker-goroutine-only state.
 	spinning bool // woken to search: counted in state.spinning
 	labels   bool // set the pool's pprof labels (an extra lent by Block, which would inherit the task's)
-	hasFirst bool // first is the worker's first task (an extra started by grow)
-	first    task
-	oneShot  bool // an extra started by grow: exit, not park, when no work is left
-	stamp    bool // time the next task even if the monitor does not watch (first after a wake-up)
-	turn     turn // when to yield the P between tasks (yield.go)
+	hasFirst bool // cur is the worker's first task (an extra started by grow)
+	// cur is the task the worker runs: its first one, handed over by grow,
+	// or the one next took. It lives here, not in loop's frame, so that the
+	// frames from a worker goroutine's start down to the task's function
+	// stay small: a new goroutine has a 2 KB stack, and a task that needs
+	// more makes the runtime copy the stack (runtime.copystack was a third
+	// of the CPU time of an I/O fan-out on a cold pool, whose thousands of
+	// new extra workers each grew their stack once).
+	cur     task
+	oneShot bool // an extra started by grow: exit, not park, when no work is left
+	stamp   bool // time the next task even if the monitor does not watch (first after a wake-up)
+	turn    turn // when to yield the P between tasks (yield.go)
 
 	stats *workerStats // the worker's own (base) or a shard shared by extras
 
@@ -94,7 +101,7 @@ func (w *worker) init(s *state, id int, extra bool) {
 		// An extra gets its thief handle when it first looks for work
 		// (next), and its wake channel only if it may park (startExtras):
 		// one that grow hands a task to may run it and exit.
-		w.stats = &s.extraSt[s.extraSeq.Add(1)%extraShards]
+		w.stats = &s.extraStats()[s.extraSeq.Add(1)%extraShards]
 	} else {
 		w.wake = make(chan struct{}, 1)
 		w.local = s.q.AddLocal()
@@ -114,16 +121,17 @@ func (w *worker) loop() {
 	if s.cfg.pin && !w.extra {
 		pin(w.id)
 	}
+	if w.hasFirst && w.cur.cfn != nil {
+		presize(0) // see presize
+	}
 	w.stamp = true
 	for {
-		var t task
 		var stolen, ok bool
 		if w.hasFirst {
 			// Handed over by the monitor's grow, already taken off the
 			// queue and counted as started.
-			t, ok, w.hasFirst = w.first, true, false
-			w.first = task{}
-		} else if t, stolen, ok = w.next(); ok {
+			ok, w.hasFirst = true, false
+		} else if w.cur, stolen, ok = w.next(); ok {
 			s.started()
 		}
 		if ok {
@@ -139,9 +147,10 @@ func (w *worker) loop() {
 			if stolen {
 				w.stats.add(&w.stats.stolen, 1)
 			}
-			if !w.run(t) {
+			if !w.run(&w.cur) {
 				return // runtime.Goexit: a replacement goroutine took over w
 			}
+			w.cur = task{} // let what the task referenced go
 			w.turn.taskDone()
 			if w.extra && (w.loanReturned() || w.surplus()) {
 				w.exit()
@@ -237,7 +246,11 @@ func setLabels(name string) {
 // GODEBUG=panicnil=1 and a panic raised by a deferred call while Goexit
 // unwinds, goes to the panic handler; a Goexit cannot be stopped, so the
 // worker is replaced.
-func (w *worker) run(t task) (goOn bool) {
+//
+// t points to the caller's task, not a copy: the frames between a worker
+// goroutine's start and the task's function are kept small (see
+// worker.loop), and a copy of the task would be one more in the closure.
+func (w *worker) run(t *task) (goOn bool) {
 	st := w.stats
 	if t.enq != 0 {
 		st.record(t.prio, now()-t.enq)
@@ -245,29 +258,33 @@ func (w *worker) run(t task) (goOn bool) {
 		st.add(&st.lanes[t.prio].count, 1)
 	}
 	w.begin()
-	p := catch.Call(func() {
-		if t.fn != nil {
-			t.fn()
-		} else {
-			t.cfn(&taskCtx{Context: t.ctx, w: w})
-		}
-	}, func(p *catch.Panic) {
-		// runtime.Goexit: replace this goroutine so the worker count stays
-		// the same (the pool's live count is unchanged).
-		w.end()
-		st.add(&st.completed, 1)
-		if p != nil {
-			w.s.panicked(p.Value, p.Stack)
-		}
-		w.s.goexits.Add(1)
-		go w.loop()
-	})
+	var fn func()
+	if t.fn != nil {
+		fn = t.fn
+	} else {
+		fn = (&taskCtx{Context: t.ctx, w: w, fn: t.cfn}).call
+	}
+	p := catch.Call(fn, w.goexit)
 	w.end()
 	st.add(&st.completed, 1)
 	if p != nil {
 		w.s.panicked(p.Value, p.Stack)
 	}
 	return true
+}
+
+// goexit is run's exiting hook: the task called runtime.Goexit, so replace
+// this goroutine and the worker count stays the same (the pool's live count
+// is unchanged).
+func (w *worker) goexit(p *catch.Panic) {
+	w.cur = task{}
+	w.end()
+	w.stats.add(&w.stats.completed, 1)
+	if p != nil {
+		w.s.panicked(p.Value, p.Stack)
+	}
+	w.s.goexits.Add(1)
+	go w.loop()
 }
 
 // begin and end mark a task's start and end for the liveness monitor (see

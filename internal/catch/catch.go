@@ -64,53 +64,72 @@ func format(pcs []uintptr) []byte {
 // during the Goexit, if any, else with nil. (A panic(nil) raised during a
 // Goexit under GODEBUG=panicnil=1 cannot be told from none.)
 func Call(fn func(), exiting func(p *Panic)) *Panic {
-	returned, recovered := false, false
-	var caught *Panic
-	defer func() {
-		if returned || recovered {
-			return
+	var c call
+	defer c.unwound(exiting)
+	c.run(fn)
+	if !c.returned {
+		c.recovered = true // control came back: the recover stopped a panic
+		if c.caught.Stack == nil {
+			c.caught.Stack = format(c.caught.pcs)
+			c.caught.pcs = nil
 		}
-		// runtime.Goexit: the inner recover, if it got a value, stopped a
-		// panic raised during it, and the Goexit resumed.
-		if exiting != nil {
-			if caught != nil && caught.Value == nil {
-				caught = nil
-			}
-			exiting(caught)
-		}
-	}()
-	func() {
-		defer func() {
-			if returned {
-				return
-			}
-			// A panic or a Goexit. Take the stack now, below the
-			// panicking frame, while it is still there.
-			if v := recover(); v != nil {
-				caught = &Panic{Value: v, Stack: debug.Stack()}
-			} else {
-				// A Goexit (common: testing's FailNow, or a task that
-				// ends its goroutine) or panic(nil) under
-				// GODEBUG=panicnil=1; only the code after this call can
-				// tell which. debug.Stack formats the whole stack, which
-				// costs microseconds that a Goexit would throw away (it
-				// doubled the time of a storm of 1e5 tasks, a third of
-				// them Goexits): keep the raw frames and format them
-				// only for a panic.
-				pcs := make([]uintptr, maxFrames)
-				caught = &Panic{pcs: pcs[:runtime.Callers(1, pcs)]}
-			}
-		}()
-		fn()
-		returned = true
-	}()
-	if !returned {
-		recovered = true // control came back: the recover stopped a panic
-		if caught.Stack == nil {
-			caught.Stack = format(caught.pcs)
-			caught.pcs = nil
-		}
-		return caught
+		return c.caught
 	}
 	return nil
+}
+
+// call is the state of one Call. The deferred calls are its methods, not
+// closures, which keeps Call's frames small: the pool's workers and the
+// root package's children run user code two Calls deep, often on a new
+// goroutine's 2 KB stack, and closures capturing the state by reference
+// made every byte of it a slot in the frame (Call's frames were 104 and 48
+// bytes, a tenth of what a new goroutine can use before its stack must be
+// copied to grow).
+type call struct {
+	caught    *Panic
+	returned  bool // fn returned
+	recovered bool // the recover in stopped stopped a panic
+}
+
+// run calls fn; stopped sees whether it returned.
+func (c *call) run(fn func()) {
+	defer c.stopped()
+	fn()
+	c.returned = true
+}
+
+// stopped is run's deferred call.
+func (c *call) stopped() {
+	if c.returned {
+		return
+	}
+	// A panic or a Goexit. Take the stack now, below the panicking frame,
+	// while it is still there.
+	if v := recover(); v != nil {
+		c.caught = &Panic{Value: v, Stack: debug.Stack()}
+	} else {
+		// A Goexit (common: testing's FailNow, or a task that ends its
+		// goroutine) or panic(nil) under GODEBUG=panicnil=1; only the code
+		// after run can tell which. debug.Stack formats the whole stack,
+		// which costs microseconds that a Goexit would throw away (it
+		// doubled the time of a storm of 1e5 tasks, a third of them
+		// Goexits): keep the raw frames and format them only for a panic.
+		pcs := make([]uintptr, maxFrames)
+		c.caught = &Panic{pcs: pcs[:runtime.Callers(1, pcs)]}
+	}
+}
+
+// unwound is Call's deferred call.
+func (c *call) unwound(exiting func(p *Panic)) {
+	if c.returned || c.recovered {
+		return
+	}
+	// runtime.Goexit: the recover in stopped, if it got a value, stopped a
+	// panic raised during it, and the Goexit resumed.
+	if exiting != nil {
+		if c.caught != nil && c.caught.Value == nil {
+			c.caught = nil
+		}
+		exiting(c.caught)
+	}
 }
