@@ -76,22 +76,26 @@ const (
 
 // view is what one check of the monitor saw.
 type view struct {
-	queued      int           // accepted tasks not yet started
-	workers     int           // workers running, base and extra (including ones not yet started)
-	base        int           // base workers (WithWorkers)
-	maxWorkers  int           // WithMaxWorkers
-	procs       int           // GOMAXPROCS
-	inTask      int           // workers inside a task
-	stuck       int           // workers inside a task that are stuck (see above), including declared
-	declared    int           // of which inside Block
-	held        int           // stuck in the same task at the last check too, or inside Block
-	recentLong  int           // workers inside a task, not stuck, whose previous task took longTask or more (in this episode of checks)
-	parked      int           // workers parked (grow wakes them first)
-	betweenLong int           // workers between tasks whose last task took longTask or more and ended recently
-	short       int           // workers inside or between tasks, not stuck, whose last task was shorter than longTask and ended recently
-	now         time.Duration // when the check ran (on the pool's clock)
-	starts      int           // tasks started since the last check
-	window      time.Duration // time since the last check
+	queued     int // accepted tasks not yet started
+	workers    int // workers running, base and extra (including ones not yet started)
+	base       int // base workers (WithWorkers)
+	maxWorkers int // WithMaxWorkers
+	procs      int // GOMAXPROCS
+	inTask     int // workers inside a task
+	stuck      int // workers inside a task that are stuck (see above), including declared
+	declared   int // of which inside Block
+	held       int // stuck in the same task at the last check too, or inside Block
+	// recentLong: workers inside a task, not stuck, whose previous task
+	// took longTask or more (in this episode of checks).
+	recentLong  int
+	parked      int // workers parked (grow wakes them first)
+	betweenLong int // workers between tasks whose last task took longTask or more and ended recently
+	// short: workers inside or between tasks, not stuck, whose last task
+	// was shorter than longTask and ended recently.
+	short  int
+	now    time.Duration // when the check ran (on the pool's clock)
+	starts int           // tasks started since the last check
+	window time.Duration // time since the last check
 }
 
 // history is what the retire rule remembers between checks.

@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// TestTasksThatOnlyFinishTogetherCompleteOnTwoWorkers runs 24 tasks on 2 workers that can only finish when all 24
-// run at once: the pool must add workers.
+// TestTasksThatOnlyFinishTogetherCompleteOnTwoWorkers runs 24 tasks on 2
+// workers that can only finish when all 24 run at once: the pool must add
+// workers.
 func TestTasksThatOnlyFinishTogetherCompleteOnTwoWorkers(t *testing.T) {
 	p := New(WithWorkers(2))
 	defer stop(t, p)

@@ -39,14 +39,15 @@ func defaultConfig() config {
 	}
 }
 
-// WithWorkers sets the number of base workers: goroutines that run tasks
-// and never retire (in the [Default] pool they exit while it is idle). The default is max(2, GOMAXPROCS). It sets the pool's
-// CPU parallelism, not a cap on how many tasks run at once: while tasks
-// block, the pool adds extra workers so that this many stay free for queued
-// work (see the package doc), so pool.New(pool.WithWorkers(4)) may run a
-// thousand sleeping tasks at once. Cap concurrency with [WithMaxWorkers]
-// (a pool that cannot grow has WithMaxWorkers equal to WithWorkers) or, per
-// scope, with the root package's WithLimit. It panics if n < 1.
+// WithWorkers sets the number of base workers: goroutines that run tasks and
+// never retire (in the [Default] pool they exit while it is idle). The
+// default is max(2, GOMAXPROCS). It sets the pool's CPU parallelism, not a
+// cap on how many tasks run at once: while tasks block, the pool adds extra
+// workers so that this many stay free for queued work (see the package doc),
+// so pool.New(pool.WithWorkers(4)) may run a thousand sleeping tasks at
+// once. Cap concurrency with [WithMaxWorkers] (a pool that cannot grow has
+// WithMaxWorkers equal to WithWorkers) or, per scope, with the root
+// package's WithLimit. It panics if n < 1.
 func WithWorkers(n int) Option {
 	if n < 1 {
 		panic("pool: WithWorkers called with n = " + strconv.Itoa(n) + "; need n >= 1")

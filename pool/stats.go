@@ -18,7 +18,9 @@ type Stats struct {
 	Panics    uint64 // tasks that panicked (recovered; see WithPanicHandler)
 	Goexits   uint64 // tasks that called runtime.Goexit (their worker was replaced)
 
-	Workers      int // base workers running (WithWorkers until Stop; 0 while an idle Default pool's goroutines have exited)
+	// Workers is the number of base workers running: WithWorkers until
+	// Stop, and 0 while an idle Default pool's goroutines have exited.
+	Workers      int
 	ExtraWorkers int // extra workers running, added while tasks blocked
 	Blocked      int // tasks now inside Block
 
