@@ -20,7 +20,11 @@ func thisSource() Source {
 		return Source{Commit: "unknown"}
 	}
 	src := Source{Commit: strings.TrimSpace(string(out))}
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
+	// The results files are left out: a run that writes them with a shell
+	// redirect has truncated its own output file before it starts, which
+	// would mark every such run dirty.
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no",
+		"--", ":(top)", ":(top,exclude)benchmarks/results").Output(); err == nil {
 		src.Dirty = len(strings.TrimSpace(string(st))) > 0
 	}
 	return src
