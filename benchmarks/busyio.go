@@ -7,12 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/alitto/pond/v2"
-	"github.com/panjf2000/ants/v2"
-	"github.com/sourcegraph/conc"
-	concpool "github.com/sourcegraph/conc/pool"
-	"golang.org/x/sync/errgroup"
-
 	"github.com/echo-scheduler/echo"
 	"github.com/echo-scheduler/echo/pool"
 )
@@ -111,113 +105,7 @@ func init() {
 			return g.Wait()
 		})
 	}})
-	register("busyio/unbounded", Impl{"errgroup", "errgroup.Group, no limit", func(sz *Sizes) (Sample, error) {
-		return measureBusy(func() error {
-			var g errgroup.Group
-			for range sz.BusyTasks {
-				g.Go(func() error { sleep(sz); return nil })
-			}
-			return g.Wait()
-		})
-	}})
-	register("busyio/pool100", Impl{"errgroup", "errgroup.Group, SetLimit(100)", func(sz *Sizes) (Sample, error) {
-		return measureBusy(func() error {
-			var g errgroup.Group
-			g.SetLimit(sz.BusyPool)
-			for range sz.BusyTasks {
-				g.Go(func() error { sleep(sz); return nil })
-			}
-			return g.Wait()
-		})
-	}})
-	register("busyio/unbounded", Impl{"conc", "conc.WaitGroup", func(sz *Sizes) (Sample, error) {
-		return measureBusy(func() error {
-			var wg conc.WaitGroup
-			for range sz.BusyTasks {
-				wg.Go(func() { sleep(sz) })
-			}
-			wg.Wait()
-			return nil
-		})
-	}})
-	register("busyio/pool100", Impl{"conc", "pool.New().WithMaxGoroutines(100)", func(sz *Sizes) (Sample, error) {
-		return measureBusy(func() error {
-			p := concpool.New().WithMaxGoroutines(sz.BusyPool)
-			for range sz.BusyTasks {
-				p.Go(func() { sleep(sz) })
-			}
-			p.Wait()
-			return nil
-		})
-	}})
-	antsBusy := func(size int, sz *Sizes) (Sample, error) {
-		p, err := ants.NewPool(size)
-		if err != nil {
-			return nil, err
-		}
-		defer p.Release()
-		return measureBusy(func() error {
-			var wg sync.WaitGroup
-			for range sz.BusyTasks {
-				wg.Add(1)
-				if err := p.Submit(func() { defer wg.Done(); sleep(sz) }); err != nil {
-					return err
-				}
-			}
-			wg.Wait()
-			return nil
-		})
-	}
-	register("busyio/unbounded", Impl{"ants", "ants.NewPool(-1) (unlimited) + sync.WaitGroup", func(sz *Sizes) (Sample, error) {
-		return antsBusy(-1, sz)
-	}})
-	register("busyio/pool100", Impl{"ants", "ants.NewPool(100) + sync.WaitGroup", func(sz *Sizes) (Sample, error) {
-		return antsBusy(sz.BusyPool, sz)
-	}})
-	pondBusy := func(size int, sz *Sizes) (Sample, error) {
-		p := pond.NewPool(size)
-		defer p.StopAndWait()
-		return measureBusy(func() error {
-			g := p.NewGroup()
-			for range sz.BusyTasks {
-				g.Submit(func() { sleep(sz) })
-			}
-			return g.Wait()
-		})
-	}
-	register("busyio/unbounded", Impl{"pond", "pond.NewPool(0) (no limit), NewGroup", func(sz *Sizes) (Sample, error) {
-		return pondBusy(0, sz)
-	}})
-	register("busyio/pool100", Impl{"pond", "pond.NewPool(100), NewGroup", func(sz *Sizes) (Sample, error) {
-		return pondBusy(sz.BusyPool, sz)
-	}})
-	register("busyio/unbounded", Impl{"goroutines", "go + sync.WaitGroup.Go", func(sz *Sizes) (Sample, error) {
-		return measureBusy(func() error {
-			var wg sync.WaitGroup
-			for range sz.BusyTasks {
-				wg.Go(func() { sleep(sz) })
-			}
-			wg.Wait()
-			return nil
-		})
-	}})
-	register("busyio/pool100", Impl{"goroutines", "100 goroutines ranging over a channel", func(sz *Sizes) (Sample, error) {
-		return measureBusy(func() error {
-			tasks := make(chan struct{})
-			var wg sync.WaitGroup
-			for range sz.BusyPool {
-				wg.Go(func() {
-					for range tasks {
-						sleep(sz)
-					}
-				})
-			}
-			for range sz.BusyTasks {
-				tasks <- struct{}{}
-			}
-			close(tasks)
-			wg.Wait()
-			return nil
-		})
-	}})
+	registerSleepFanouts("busyio/unbounded", "busyio/pool100", "100",
+		func(sz *Sizes) (int, time.Duration, int) { return sz.BusyTasks, sz.BusySleep, sz.BusyPool },
+		measureBusy)
 }
