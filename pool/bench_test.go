@@ -421,3 +421,55 @@ func BenchmarkBusyIOFanout(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLongCPUBacklog shows the growth rule's known limit: a default
+// pool kept busy with 64 Low tasks in flight, each burning work of CPU,
+// while a High task is submitted every millisecond. Tasks under about
+// 500 µs add no workers; longer ones look blocked to the pool (it cannot
+// tell a CPU-bound task from a blocked one), extras are added, and a High
+// task, though started first, then shares the CPUs with them. Reported:
+// the most extra workers seen and the High start latency (mean, max).
+//
+//	go test -run '^$' -bench LongCPUBacklog -benchtime 1x ./pool
+func BenchmarkLongCPUBacklog(b *testing.B) {
+	for _, work := range []time.Duration{100 * time.Microsecond, 500 * time.Microsecond, time.Millisecond} {
+		b.Run(work.String(), func(b *testing.B) {
+			for b.Loop() {
+				p := New()
+				sem := make(chan struct{}, 64)
+				stop := make(chan struct{})
+				fed := make(chan struct{})
+				go func() {
+					defer close(fed)
+					for {
+						select {
+						case <-stop:
+							return
+						case sem <- struct{}{}:
+						}
+						p.Submit(bg, Low, func() { spin(work); <-sem })
+					}
+				}()
+				maxExtra := 0
+				var sum, worst time.Duration
+				const highs = 200
+				for range highs {
+					time.Sleep(time.Millisecond)
+					t0 := time.Now()
+					started := make(chan time.Duration, 1)
+					p.Submit(bg, High, func() { started <- time.Since(t0) })
+					d := <-started
+					sum += d
+					worst = max(worst, d)
+					maxExtra = max(maxExtra, p.Stats().ExtraWorkers)
+				}
+				close(stop)
+				<-fed
+				p.Stop(bg)
+				b.ReportMetric(float64(maxExtra), "max-extras")
+				b.ReportMetric(float64(sum.Microseconds())/highs, "high-mean-µs")
+				b.ReportMetric(float64(worst.Microseconds()), "high-max-µs")
+			}
+		})
+	}
+}
