@@ -189,6 +189,7 @@ func TestStealingQueueExactlyOnce(t *testing.T) {
 		}
 	}
 	var ids atomic.Int64
+	ids.Store(3) // ids 0-2 are owner 0's first values
 	nextID := func() int {
 		id := int(ids.Add(1) - 1)
 		if id >= n {
@@ -213,9 +214,13 @@ func TestStealingQueueExactlyOnce(t *testing.T) {
 			defer wg.Done()
 			l := q.AddLocal()
 			for round := 0; ; round++ {
-				// Push a few own values, take a few.
+				// Push a few own values, take a few. Owner 0's first three
+				// are ids 0-2, kept back from nextID: at GOMAXPROCS 1 the
+				// others may have used up every id before it runs.
 				for j := 0; j < 3; j++ {
-					if id := nextID(); id >= 0 {
+					if i == 0 && round == 0 {
+						l.Push(item{j, Priority(j % 3)})
+					} else if id := nextID(); id >= 0 {
 						l.Push(item{id, Priority((id + i) % 3)})
 					}
 				}
