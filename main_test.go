@@ -2,13 +2,13 @@ package echo
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/echo-scheduler/echo/internal/testseed"
 
 	"go.uber.org/goleak"
 
@@ -29,18 +29,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var seedFlag = flag.Uint64("seed", 0, "seed for the randomised tests (0: a random one); each logs the seed it used, so a failure can be replayed with -seed")
-
-// testSeed returns the -seed flag's value, or a random seed without it, and
-// logs it so that a failing run can be replayed.
+// testSeed is testseed.Seed: the -seed flag of the randomised tests.
 func testSeed(t testing.TB) uint64 {
 	t.Helper()
-	seed := *seedFlag
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (replay with -seed=%d)", seed, seed)
-	return seed
+	return testseed.Seed(t)
 }
 
 // newPool returns a pool with n workers that is stopped when the test ends.
